@@ -264,8 +264,10 @@ func resolveTime(t float64, now time.Time) (time.Time, error) {
 	if t > 253402300799 {
 		return time.Time{}, fmt.Errorf("%w: %g is after year 9999", ErrBadTime, t)
 	}
+	// A float64 near 2e9 s is precise to about 0.24 µs: round to the
+	// microsecond so that a time sent as 1795000000.123 is exactly .123 s.
 	sec, frac := math.Modf(t)
-	return time.Unix(int64(sec), int64(frac*1e9)).UTC(), nil
+	return time.Unix(int64(sec), int64(math.Round(frac*1e6))*1e3).UTC(), nil
 }
 
 var (

@@ -74,23 +74,46 @@ type Process struct {
 
 	mu   sync.Mutex
 	done chan struct{}
+	err  error // set before done is closed
 }
 
 // Start starts name with args, ending it by its PID when the test ends.
 func Start(t testing.TB, name string, args ...string) *Process {
 	t.Helper()
+	return StartCmd(t, exec.Command(name, args...))
+}
+
+// StartCmd starts cmd (with its own Env and Dir, if set) in a process group of
+// its own, capturing its output, and ends that group when the test ends.
+func StartCmd(t testing.TB, cmd *exec.Cmd) *Process {
+	t.Helper()
 	p := &Process{Log: new(bytes.Buffer), done: make(chan struct{})}
-	cmd := exec.Command(name, args...)
 	w := &lockedWriter{mu: &p.mu, w: p.Log}
 	cmd.Stdout, cmd.Stderr = w, w
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
-		t.Fatalf("testinfra: start %s: %v", name, err)
+		t.Fatalf("testinfra: start %s: %v", cmd.Path, err)
 	}
 	p.Cmd = cmd
-	go func() { cmd.Wait(); close(p.done) }()
+	go func() { p.err = cmd.Wait(); close(p.done) }()
 	t.Cleanup(func() { p.Stop(t) })
 	return p
+}
+
+// Wait waits up to timeout for the process to end and returns its exit
+// error (nil for a clean exit with status 0).
+func (p *Process) Wait(timeout time.Duration) error {
+	select {
+	case <-p.done:
+		return p.err
+	case <-time.After(timeout):
+		return fmt.Errorf("%s still running after %v", p.Cmd.Path, timeout)
+	}
+}
+
+// SignalGroup sends sig to the process group, as a terminal's Ctrl-C does.
+func (p *Process) SignalGroup(sig syscall.Signal) error {
+	return syscall.Kill(-p.Cmd.Process.Pid, sig)
 }
 
 // Exited reports whether the process has ended.

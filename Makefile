@@ -1,0 +1,74 @@
+# civisens — the two commands are `make run` and `make test`; see README.md.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+export CGO_ENABLED := 0
+GO       ?= go
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS  := -s -w -X main.version=$(VERSION)
+PROGRAMS := firmware-bridge gateway registry
+# Cross-compilation targets: Raspberry Pi Zero/1 (ARMv6), Pi 2/3 (ARMv7), Pi 3/4/5 64-bit.
+CROSS    := linux/arm/6 linux/arm/7 linux/arm64/-
+TESTFLAGS ?= -timeout 20m
+
+.PHONY: help
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+.PHONY: build
+build: ## build the three programs into bin/
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/ $(addprefix ./,$(PROGRAMS))
+
+bin/influxd:
+	scripts/influxd.sh install
+
+.PHONY: influxd
+influxd: bin/influxd ## build InfluxDB 1.8.10 into bin/ (once)
+
+.PHONY: run
+run: build ## run the whole system on its defaults (Ctrl-C stops it)
+	@if [ -z "$$INFLUX_URL" ]; then $(MAKE) --no-print-directory bin/influxd; fi
+	@exec scripts/run.sh
+
+.PHONY: test-deps
+test-deps: bin/influxd ## install what the tests need (InfluxDB 1.8.10, Debian's mosquitto)
+	@scripts/test-deps.sh
+
+.PHONY: test
+test: test-deps ## vet, run every test, cross-compile for the Raspberry Pi
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) test $(TESTFLAGS) ./...
+	$(MAKE) --no-print-directory cross
+
+.PHONY: test-short
+test-short: ## the quick loop: unit tests only, no external servers
+	$(GO) test -short ./...
+
+.PHONY: cross
+cross: ## build the three programs for linux/arm (ARMv6, ARMv7) and linux/arm64
+	@set -e; for t in $(CROSS); do \
+		IFS=/ read -r os arch arm <<<"$$t"; \
+		out=var/cross/$$os-$$arch$${arm#-}; [ "$$arm" = "-" ] && out=var/cross/$$os-$$arch; \
+		echo "cross: $$os/$$arch$${arm:+ GOARM=$$arm} -> $$out/"; \
+		GOOS=$$os GOARCH=$$arch GOARM=$${arm#-} $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $$out/ $(addprefix ./,$(PROGRAMS)); \
+	done
+
+.PHONY: bench
+bench: ## benchmarks: speed and memory targets
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+FUZZTIME ?= 30s
+.PHONY: fuzz
+fuzz: ## run every fuzz target for FUZZTIME each (default 30s)
+	@set -e; for pkg in $$($(GO) list ./...); do \
+		for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+			echo "fuzz: $$pkg $$f"; \
+			$(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg; \
+		done; \
+	done
+
+.PHONY: clean
+clean: ## remove build outputs (keeps var/ data and bin/influxd)
+	rm -f $(addprefix bin/,$(PROGRAMS))
+	rm -rf var/cross

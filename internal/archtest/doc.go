@@ -1,0 +1,3 @@
+// Package archtest holds the test that keeps the architecture of
+// docs/ARCHITECTURE.md true: which packages may import which.
+package archtest
