@@ -18,7 +18,8 @@
 //     (Cel, %RH, hPa, ug/m3, lx, W, Wh, /).
 //   - Times are in seconds since the Unix epoch; per RFC 8428 a resolved time
 //     below 2^28 is relative to the time the pack is received, and a record
-//     without a time was taken "now".
+//     without a time was taken "now". A relative time of 2^28 s or more
+//     before reception is refused, as is a time after the year 9999.
 //   - Boolean values (vb) resolve to 1 and 0, so that occupancy can travel as
 //     either; string and data values are refused, as is any value that is not a
 //     finite number after resolution.
@@ -29,6 +30,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"regexp"
 	"strings"
@@ -142,7 +144,9 @@ func countElements(b []byte) (int, error) {
 	if _, err := dec.Token(); err != nil { // the closing ]
 		return 0, err
 	}
-	if _, err := dec.Token(); err == nil {
+	// Anything but the end of input is trailing data, including bytes that
+	// are not JSON at all (Token then fails with a syntax error, not EOF).
+	if _, err := dec.Token(); err != io.EOF {
 		return 0, errors.New("data after the pack")
 	}
 	return n, nil
@@ -187,9 +191,9 @@ func (p Pack) Resolve(sensor string, now time.Time) ([]Reading, error) {
 	}
 	out := make([]Reading, 0, len(p))
 	var bn, bu string
-	var bt, bv float64
+	var bt, bv, bs float64
 	for i, r := range p {
-		if r.BaseVersion != 0 && r.BaseVersion > 10 {
+		if r.BaseVersion < 0 || r.BaseVersion > 10 {
 			return nil, fmt.Errorf("record %d: %w %d", i, ErrVersion, r.BaseVersion)
 		}
 		if r.BaseName != "" {
@@ -203,6 +207,9 @@ func (p Pack) Resolve(sensor string, now time.Time) ([]Reading, error) {
 		}
 		if r.BaseValue != 0 {
 			bv = r.BaseValue
+		}
+		if r.BaseSum != 0 {
+			bs = r.BaseSum
 		}
 		if r.Value == nil && r.BoolValue == nil && r.Sum == nil {
 			if r.StringValue != nil || r.DataValue != nil {
@@ -224,7 +231,7 @@ func (p Pack) Resolve(sensor string, now time.Time) ([]Reading, error) {
 				v = 1
 			}
 		default:
-			v = *r.Sum
+			v = bs + *r.Sum
 		}
 		if math.IsNaN(v) || math.IsInf(v, 0) {
 			return nil, fmt.Errorf("record %d: %w", i, ErrNonFinite)
@@ -256,6 +263,11 @@ func (p Pack) Resolve(sensor string, now time.Time) ([]Reading, error) {
 func resolveTime(t float64, now time.Time) (time.Time, error) {
 	if math.IsNaN(t) || math.IsInf(t, 0) {
 		return time.Time{}, fmt.Errorf("%w: not finite", ErrBadTime)
+	}
+	if t <= -relativeTimeLimit {
+		// More than 2^28 s (8.5 years) before reception: not a reading, and
+		// far enough below it the conversion to a Duration overflows.
+		return time.Time{}, fmt.Errorf("%w: %g s before reception", ErrBadTime, -t)
 	}
 	if t < relativeTimeLimit {
 		return now.Add(time.Duration(t * float64(time.Second))), nil
