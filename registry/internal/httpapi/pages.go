@@ -1,0 +1,124 @@
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/civisens/civisens/registry/internal/web"
+	"github.com/civisens/civisens/registry/registryapi"
+)
+
+// request returns what a page needs of the request, in its language.
+func request(c *gin.Context) web.Request {
+	return web.Request{
+		Lang: web.Negotiate(c.Query("lang"), c.GetHeader("Accept-Language")),
+		Path: c.Request.URL.Path,
+	}
+}
+
+// writePage sends a rendered page.
+func writePage(c *gin.Context, status int, r web.Request, body []byte) {
+	c.Header("Content-Language", r.Lang)
+	c.Header("Vary", "Accept-Language")
+	c.Header("Cache-Control", "no-cache")
+	c.Data(status, "text/html; charset=utf-8", body)
+}
+
+func (h *handler) pageList(c *gin.Context) {
+	sensors, err := h.published(c.Request.Context())
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	r := request(c)
+	var buf bytes.Buffer
+	if err := h.pages.List(&buf, r, sensors); err != nil {
+		h.fail(c, err)
+		return
+	}
+	writePage(c, http.StatusOK, r, buf.Bytes())
+}
+
+func (h *handler) pageEntry(c *gin.Context) {
+	ctx := c.Request.Context()
+	s, err := h.publishedEntry(ctx, c.Param("id"))
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	versions, err := h.sensors.Versions(ctx, s.ID)
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	e := web.Entry{Sensor: s}
+	for _, v := range versions {
+		e.Versions = append(e.Versions, web.Version{
+			Number:    v.Version,
+			ChangedAt: v.ChangedAt,
+			ActorRole: v.ActorRole, // the role only: names stay in the store
+			Reason:    v.Reason,
+			Summary:   v.Summary,
+		})
+	}
+	e.Readings, e.State = h.latest(ctx, s)
+	r := request(c)
+	var buf bytes.Buffer
+	if err := h.pages.Entry(&buf, r, e); err != nil {
+		h.fail(c, err)
+		return
+	}
+	writePage(c, http.StatusOK, r, buf.Bytes())
+}
+
+// latest reads the latest readings of an open-data sensor. A failure only
+// changes what the page says: it is logged (once a minute at most) and the
+// page is still served.
+func (h *handler) latest(ctx context.Context, s registryapi.Sensor) ([]web.Reading, web.ReadingsState) {
+	if !s.OpenData {
+		return nil, web.ReadingsClosed
+	}
+	if h.readings == nil {
+		return nil, web.ReadingsUnavailable
+	}
+	ctx, cancel := context.WithTimeout(ctx, h.readingsTimeout)
+	defer cancel()
+	rs, err := h.readings.Latest(ctx, s.Category, s.ID)
+	if err != nil {
+		if ok, suppressed := h.readingsErrors.allow(time.Now()); ok {
+			h.log.Warn("latest readings unavailable", "sensor", s.ID, "err", err, "suppressed", suppressed)
+		}
+		return nil, web.ReadingsUnavailable
+	}
+	if len(rs) == 0 {
+		return nil, web.ReadingsNone
+	}
+	out := make([]web.Reading, len(rs))
+	for i, r := range rs {
+		out[i] = web.Reading{Quantity: r.Quantity, Value: r.Value, Time: r.Time}
+	}
+	return out, web.ReadingsShown
+}
+
+// errorPage answers an HTML page for an error status.
+func (h *handler) errorPage(c *gin.Context, status int) {
+	r := request(c)
+	var buf bytes.Buffer
+	var err error
+	if status == http.StatusNotFound {
+		err = h.pages.NotFound(&buf, r)
+	} else {
+		err = h.pages.Error(&buf, r)
+	}
+	if err != nil {
+		h.log.Error("render error page", "err", err)
+		c.AbortWithStatus(status)
+		return
+	}
+	writePage(c, status, r, buf.Bytes())
+	c.Abort()
+}

@@ -1,0 +1,27 @@
+package httpapi
+
+import (
+	"github.com/gin-gonic/gin"
+
+	"github.com/civisens/civisens/registry/internal/web"
+	"github.com/civisens/civisens/registry/registryapi"
+)
+
+// routes lists every route of the registry.
+func (h *handler) routes(e *gin.Engine) {
+	// Health.
+	e.GET("/healthz", h.healthz)
+
+	// JSON API (package registryapi).
+	e.GET(registryapi.PathSensors, h.apiSensors)       // published entries
+	e.GET(registryapi.PathSensors+"/:id", h.apiSensor) // one published entry
+	e.GET(registryapi.PathAllowList, h.apiAllowList)   // the gateway's allow-list
+
+	// Public register (HTML).
+	e.GET("/", h.pageList)
+	e.GET("/sensors/:id", h.pageEntry)
+	e.GET(web.CSSPath, h.css)
+
+	e.NoRoute(h.notFound)
+	e.NoMethod(h.methodNotAllowed)
+}
