@@ -1,0 +1,62 @@
+// Package ingest takes SenML readings from MQTT and hands the ones the
+// register accepts to a [Committer], acknowledging each MQTT message only
+// once what it carried is committed.
+//
+// # From a message to readings
+//
+// The gateway subscribes to sensors/+/senml at QoS 1 with a persistent
+// session (CleanSession false, a fixed client id), so that a broker keeps
+// what arrives while the gateway is away, and with automatic
+// acknowledgement turned off. For each message, in arrival order:
+//
+//  1. the sensor id comes from the topic (senml.SensorFromTopic);
+//  2. the payload is decoded and resolved (senml.Limits.Decode,
+//     senml.Pack.Resolve), relative times against the time of arrival;
+//  3. each reading is checked against the sensor's allow-list entry
+//     (validate.Rules.Check).
+//
+// A pack is refused whole when it is not valid SenML of the civisens profile
+// (syntax, a record naming another sensor, a non-finite value, a bad name or
+// time…): that is senml.Resolve's contract, and such a payload says its
+// producer is broken. It is counted once in
+// civisens_gateway_payloads_rejected_total{reason}. The register's checks
+// are then made record by record: a reading of an undeclared quantity, in
+// the wrong unit, out of range or out of the time window is dropped and
+// counted in civisens_gateway_readings_rejected_total{reason,sensor}, and
+// the other readings of the same pack are kept — one faulty channel of a
+// multi-quantity sensor does not silence the others. All readings of a
+// sensor missing from the allow-list are counted under reason
+// unknown_sensor. The sensor label is set only for sensors in the
+// allow-list, so that the number of series stays bounded whatever is
+// published. Every refusal is also logged, at most once a minute per reason
+// and sensor (package ratelog).
+//
+// # Commit and acknowledgement
+//
+// Accepted readings are gathered into a batch, which is handed to the
+// Committer when it holds BatchSize readings or FlushInterval after its
+// first message, whichever comes first. When Commit returns nil, every
+// message of the batch is acknowledged (PUBACK), in arrival order, as MQTT
+// requires. A message that carried no accepted reading is acknowledged as
+// soon as every message before it is, so it never overtakes them.
+//
+// When Commit fails, nothing is acknowledged: the same batch is retried with
+// a backoff that doubles from RetryMin up to RetryMax. Meanwhile arriving
+// messages wait in a bounded queue (QueueSize messages); when it is full the
+// MQTT client stops reading from the network and the broker holds the rest
+// (TCP back-pressure). If the gateway stops or its connection drops before
+// a commit, the broker redelivers the unacknowledged messages to the next
+// session (an external broker; the embedded one keeps sessions in memory
+// only). A redelivered reading is written again with the same series and
+// timestamp, which InfluxDB treats as the same point.
+//
+// What counts as committed is the Committer's to say. Today it is the
+// InfluxDB writer (package sink); the next version puts a durable spool on
+// local disk in its place, with the same one-method interface.
+//
+// # Shutdown
+//
+// When its context ends, Run stops taking messages, commits what it holds
+// (retrying for at most ShutdownTimeout), acknowledges what was committed,
+// and disconnects. The rest stays unacknowledged.
+package ingest

@@ -1,0 +1,312 @@
+package ingest
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"sync/atomic"
+	"time"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/civisens/civisens/firmware-bridge/senml"
+	"github.com/civisens/civisens/gateway/internal/metrics"
+	"github.com/civisens/civisens/gateway/internal/ratelog"
+	"github.com/civisens/civisens/gateway/internal/validate"
+	"github.com/civisens/civisens/registry/registryapi"
+)
+
+// Committer makes a batch of accepted readings durable. Commit returns nil
+// once the batch is durable, or refused for good by the store (the
+// Committer counts and logs such refusals); an error means nothing of the
+// batch may be assumed durable, and the same batch will be handed again.
+type Committer interface {
+	Commit(ctx context.Context, batch []validate.Accepted) error
+}
+
+// AllowList is the register's allow-list.
+type AllowList interface {
+	Lookup(id string) (registryapi.GatewaySensor, bool)
+}
+
+// Message is what the ingester needs of an MQTT message; paho's Message
+// satisfies it.
+type Message interface {
+	Topic() string
+	Payload() []byte
+	Ack()
+}
+
+// Defaults of [Config].
+const (
+	DefaultClientID             = "civisens-gateway"
+	DefaultBatchSize            = 500
+	DefaultFlushInterval        = time.Second
+	DefaultQueueSize            = 256
+	DefaultRetryMin             = 100 * time.Millisecond
+	DefaultRetryMax             = 10 * time.Second
+	DefaultMaxReconnectInterval = 30 * time.Second
+	DefaultShutdownTimeout      = 5 * time.Second
+)
+
+// Config configures an [Ingester]. The zero value of each field means its
+// default.
+type Config struct {
+	// BrokerURL is the MQTT broker, e.g. tcp://127.0.0.1:1883; it may carry
+	// user:password.
+	BrokerURL string
+	// ClientID is the MQTT client id, fixed so that the broker keeps the
+	// gateway's session; DefaultClientID if empty.
+	ClientID string
+	// BatchSize is the number of readings that triggers a commit.
+	BatchSize int
+	// FlushInterval is the longest a message waits for its batch.
+	FlushInterval time.Duration
+	// QueueSize bounds the messages waiting while a commit is in progress.
+	QueueSize int
+	// RetryMin and RetryMax bound the backoff between commit attempts.
+	RetryMin, RetryMax time.Duration
+	// MaxReconnectInterval caps the backoff between MQTT reconnections.
+	MaxReconnectInterval time.Duration
+	// ShutdownTimeout bounds the last commit when Run ends.
+	ShutdownTimeout time.Duration
+	// Rules are the reading checks that do not come from the register.
+	Rules validate.Rules
+	// Limits bound a SenML payload.
+	Limits senml.Limits
+	// Now is the clock; time.Now if nil.
+	Now func() time.Time
+}
+
+func (c Config) withDefaults() Config {
+	if c.ClientID == "" {
+		c.ClientID = DefaultClientID
+	}
+	if c.BatchSize <= 0 {
+		c.BatchSize = DefaultBatchSize
+	}
+	if c.FlushInterval <= 0 {
+		c.FlushInterval = DefaultFlushInterval
+	}
+	if c.QueueSize <= 0 {
+		c.QueueSize = DefaultQueueSize
+	}
+	if c.RetryMin <= 0 {
+		c.RetryMin = DefaultRetryMin
+	}
+	if c.RetryMax <= 0 {
+		c.RetryMax = DefaultRetryMax
+	}
+	c.RetryMax = max(c.RetryMax, c.RetryMin)
+	if c.MaxReconnectInterval <= 0 {
+		c.MaxReconnectInterval = DefaultMaxReconnectInterval
+	}
+	if c.ShutdownTimeout <= 0 {
+		c.ShutdownTimeout = DefaultShutdownTimeout
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return c
+}
+
+// Ingester subscribes to the sensors' topics and feeds the Committer.
+type Ingester struct {
+	cfg    Config
+	allow  AllowList
+	commit Committer
+	log    *slog.Logger
+	rl     *ratelog.Limiter
+
+	queue    chan inbound
+	stopping chan struct{} // closed when Run stops taking messages
+
+	connected atomic.Bool
+	pending   atomic.Int64
+
+	received         *metrics.Counter
+	acked            *metrics.Counter
+	payloadsRejected *metrics.CounterVec
+	readingsRejected *metrics.CounterVec
+	readingsAccepted *metrics.Counter
+	commitErrors     *metrics.Counter
+}
+
+// inbound is a message and the time it arrived.
+type inbound struct {
+	msg Message
+	at  time.Time
+}
+
+// New returns an ingester; Run starts it.
+func New(cfg Config, allow AllowList, commit Committer, log *slog.Logger, reg *metrics.Registry) *Ingester {
+	cfg = cfg.withDefaults()
+	in := &Ingester{
+		cfg:      cfg,
+		allow:    allow,
+		commit:   commit,
+		log:      log,
+		rl:       ratelog.New(log, ratelog.DefaultInterval, cfg.Now),
+		queue:    make(chan inbound, cfg.QueueSize),
+		stopping: make(chan struct{}),
+
+		received:         reg.Counter("civisens_gateway_messages_received_total", "MQTT messages received on sensors/+/senml."),
+		acked:            reg.Counter("civisens_gateway_messages_acknowledged_total", "MQTT messages acknowledged (after their readings were committed)."),
+		payloadsRejected: reg.CounterVec("civisens_gateway_payloads_rejected_total", "MQTT payloads refused whole, by reason; sensor is set for sensors in the allow-list only.", "reason", "sensor"),
+		readingsRejected: reg.CounterVec("civisens_gateway_readings_rejected_total", "Readings refused, by reason; sensor is set for sensors in the allow-list only.", "reason", "sensor"),
+		readingsAccepted: reg.Counter("civisens_gateway_readings_accepted_total", "Readings accepted and handed to the committer."),
+		commitErrors:     reg.Counter("civisens_gateway_commit_errors_total", "Failed commits of a batch (retried; its messages stay unacknowledged)."),
+	}
+	reg.GaugeFunc("civisens_gateway_messages_pending", "Messages received and not yet acknowledged.", func() float64 { return float64(in.pending.Load()) })
+	reg.GaugeFunc("civisens_gateway_mqtt_connected", "1 when subscribed to the MQTT broker, else 0.", func() float64 {
+		if in.connected.Load() {
+			return 1
+		}
+		return 0
+	})
+	return in
+}
+
+// Connected reports whether the ingester is connected and subscribed.
+func (in *Ingester) Connected() bool { return in.connected.Load() }
+
+// Pending returns the number of messages received and not yet acknowledged.
+func (in *Ingester) Pending() int { return int(in.pending.Load()) }
+
+// Run connects to the broker, subscribes, and feeds the committer until ctx
+// ends; then it commits what it holds, acknowledges it and disconnects. It
+// keeps reconnecting while the broker is away. Call it once.
+func (in *Ingester) Run(ctx context.Context) error {
+	u, err := url.Parse(in.cfg.BrokerURL)
+	if err != nil {
+		return fmt.Errorf("ingest: broker URL: %w", err)
+	}
+	broker := u.Redacted()
+	log := in.log.With("broker", broker)
+
+	opts := paho.NewClientOptions().
+		AddBroker(in.cfg.BrokerURL).
+		SetClientID(in.cfg.ClientID).
+		SetCleanSession(false).
+		SetOrderMatters(true).
+		SetAutoAckDisabled(true).
+		SetAutoReconnect(true).
+		SetConnectRetry(true).
+		SetConnectRetryInterval(2 * time.Second).
+		SetMaxReconnectInterval(in.cfg.MaxReconnectInterval).
+		SetConnectTimeout(10 * time.Second).
+		SetKeepAlive(30 * time.Second).
+		SetDefaultPublishHandler(func(_ paho.Client, m paho.Message) { in.deliver(m) }).
+		SetOnConnectHandler(func(c paho.Client) { in.subscribe(c, log) }).
+		SetConnectionLostHandler(func(_ paho.Client, err error) {
+			in.connected.Store(false)
+			log.Warn("mqtt connection lost; reconnecting", "err", err)
+		}).
+		SetReconnectingHandler(func(paho.Client, *paho.ClientOptions) { log.Debug("mqtt reconnecting") })
+	client := paho.NewClient(opts)
+
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		in.pipeline(ctx)
+	}()
+	log.Info("mqtt connecting", "client_id", in.cfg.ClientID)
+	client.Connect() // with ConnectRetry, it retries in the background
+
+	<-ctx.Done()
+	log.Info("stopping: committing and acknowledging what is held", "pending", in.Pending())
+	close(in.stopping)
+	<-done
+	in.connected.Store(false)
+	client.Disconnect(500)
+	log.Info("mqtt disconnected")
+	return nil
+}
+
+// subscribe runs on every (re)connection: with a persistent session the
+// broker usually remembers the subscription, but asking again is harmless
+// and covers a broker that lost it.
+func (in *Ingester) subscribe(c paho.Client, log *slog.Logger) {
+	tok := c.Subscribe(senml.Subscription, 1, nil) // messages go to the default handler
+	if !tok.WaitTimeout(30 * time.Second) {
+		log.Error("mqtt subscribe timed out", "topic", senml.Subscription)
+		return
+	}
+	if err := tok.Error(); err != nil {
+		log.Error("mqtt subscribe failed", "topic", senml.Subscription, "err", err)
+		return
+	}
+	if st, ok := tok.(*paho.SubscribeToken); ok {
+		if qos := st.Result()[senml.Subscription]; qos > 2 {
+			log.Error("mqtt broker refused the subscription", "topic", senml.Subscription, "code", qos)
+			return
+		}
+	}
+	in.connected.Store(true)
+	log.Info("mqtt subscribed", "topic", senml.Subscription, "qos", 1)
+}
+
+// deliver hands a message to the pipeline, waiting while the queue is full
+// (which stops the MQTT client from reading: back-pressure). After Run
+// stopped taking messages it leaves them unacknowledged.
+func (in *Ingester) deliver(m Message) {
+	in.received.Inc()
+	in.pending.Add(1)
+	select {
+	case in.queue <- inbound{msg: m, at: in.cfg.Now()}:
+	case <-in.stopping:
+		in.pending.Add(-1)
+	}
+}
+
+// process turns a message into accepted readings, counting and logging
+// whatever it refuses.
+func (in *Ingester) process(ctx context.Context, m inbound) []validate.Accepted {
+	topic := m.msg.Topic()
+	sensor, err := senml.SensorFromTopic(topic)
+	if err != nil {
+		in.refusePayload(ctx, topic, "", "", err)
+		return nil
+	}
+	entry, known := in.allow.Lookup(sensor)
+	label := ""
+	if known {
+		label = sensor
+	}
+	pack, err := in.cfg.Limits.Decode(m.msg.Payload())
+	if err != nil {
+		in.refusePayload(ctx, topic, sensor, label, err)
+		return nil
+	}
+	readings, err := pack.Resolve(sensor, m.at)
+	if err != nil {
+		in.refusePayload(ctx, topic, sensor, label, err)
+		return nil
+	}
+	if !known {
+		in.readingsRejected.With("unknown_sensor", "").Add(uint64(len(readings)))
+		in.rl.Log(ctx, slog.LevelWarn, "unknown_sensor/"+sensor, "readings refused: sensor not in the register's allow-list",
+			"sensor", sensor, "readings", len(readings), "reason", "unknown_sensor")
+		return nil
+	}
+	out := make([]validate.Accepted, 0, len(readings))
+	for _, r := range readings {
+		a, err := in.cfg.Rules.Check(&entry, r, m.at)
+		if err != nil {
+			reason := validate.Reason(err)
+			in.readingsRejected.With(reason, sensor).Inc()
+			in.rl.Log(ctx, slog.LevelWarn, reason+"/"+sensor, "reading refused", "sensor", sensor, "reason", reason, "err", err)
+			continue
+		}
+		out = append(out, a)
+	}
+	in.readingsAccepted.Add(uint64(len(out)))
+	return out
+}
+
+func (in *Ingester) refusePayload(ctx context.Context, topic, sensor, label string, err error) {
+	reason := validate.Reason(err)
+	in.payloadsRejected.With(reason, label).Inc()
+	in.rl.Log(ctx, slog.LevelWarn, reason+"/"+sensor, "payload refused", "topic", topic, "reason", reason, "err", err)
+}

@@ -1,0 +1,341 @@
+// Package sink writes accepted readings to InfluxDB, 1.8+ or 2.x, through
+// github.com/influxdata/influxdb-client-go/v2.
+//
+// # Shape of the data
+//
+// Readings of one sensor that share a timestamp become one point:
+//
+//	measurement  the entry's category (air, parking, lighting, energy, other)
+//	tags         sensor = the sensor id, site = the entry's site (when set),
+//	             and the entry's own tags (zone, building, meter…); an entry
+//	             tag named sensor or site does not override those two
+//	fields       one per quantity, its value as a float64
+//	time         the reading's own time, to the nanosecond
+//
+// # InfluxDB 1.x and 2.x
+//
+// With an organisation ([Config.Org]), the server is InfluxDB 2.x: the bucket
+// is a bucket and the token a token. Without one, it is InfluxDB 1.x: the
+// bucket names the database, optionally followed by /retention-policy, the
+// token is "user:password" (or empty when authentication is off), and
+// [Writer.Prepare] creates the database with InfluxQL CREATE DATABASE (an
+// idempotent statement) before the first write, again after the server said
+// the database is missing. Writes go to the 1.8 compatibility endpoint
+// /api/v2/write with bucket "database/retention-policy" ("civisens/autogen"
+// by default).
+//
+// # What Commit promises
+//
+// Commit returns nil when InfluxDB took the batch, or refused it for good
+// (HTTP 400, 413, 422: a field type conflict, points beyond the retention
+// policy, a malformed point): retrying those cannot help, so they are
+// counted (civisens_gateway_influx_readings_refused_total), logged, and not
+// returned. Any other failure (network, 5xx, 401/403, 404, 429) is returned,
+// and nothing is assumed durable: the caller retries the same batch.
+package sink
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	influxdb2 "github.com/influxdata/influxdb-client-go/v2"
+	influxhttp "github.com/influxdata/influxdb-client-go/v2/api/http"
+	"github.com/influxdata/influxdb-client-go/v2/api/write"
+
+	"github.com/civisens/civisens/gateway/internal/metrics"
+	"github.com/civisens/civisens/gateway/internal/validate"
+)
+
+// pointWriter is what the sink needs of the InfluxDB client
+// (api.WriteAPIBlocking satisfies it).
+type pointWriter interface {
+	WritePoint(ctx context.Context, point ...*write.Point) error
+}
+
+// Defaults of [Config].
+const (
+	DefaultURL     = "http://127.0.0.1:8086"
+	DefaultBucket  = "civisens"
+	DefaultTimeout = 10 * time.Second
+	// DefaultRetentionPolicy is the 1.x retention policy written when the
+	// bucket names only a database.
+	DefaultRetentionPolicy = "autogen"
+)
+
+// Config says which InfluxDB to write to. The zero value of each field means
+// its default.
+type Config struct {
+	// URL of the server; DefaultURL if empty.
+	URL string
+	// Token: 2.x an API token; 1.x "user:password", or empty.
+	Token string
+	// Org is the 2.x organisation; empty means InfluxDB 1.x.
+	Org string
+	// Bucket: 2.x the bucket; 1.x "database" or "database/retention-policy".
+	// DefaultBucket if empty.
+	Bucket string
+	// Timeout of one HTTP request; DefaultTimeout if zero.
+	Timeout time.Duration
+}
+
+// LogValue prints the configuration without its token.
+func (c Config) LogValue() slog.Value {
+	tok := ""
+	if c.Token != "" {
+		tok = "(redacted)"
+	}
+	return slog.GroupValue(slog.String("url", c.URL), slog.String("org", c.Org), slog.String("bucket", c.Bucket), slog.String("token", tok))
+}
+
+// V1 reports whether c addresses InfluxDB 1.x.
+func (c Config) V1() bool { return c.Org == "" }
+
+// database returns the 1.x database and the bucket to write to.
+func (c Config) database() (db, bucket string) {
+	db, rp, ok := strings.Cut(c.Bucket, "/")
+	if !ok || rp == "" {
+		rp = DefaultRetentionPolicy
+	}
+	return db, db + "/" + rp
+}
+
+func (c Config) withDefaults() Config {
+	if c.URL == "" {
+		c.URL = DefaultURL
+	}
+	if c.Bucket == "" {
+		c.Bucket = DefaultBucket
+	}
+	if c.Timeout <= 0 {
+		c.Timeout = DefaultTimeout
+	}
+	c.URL = strings.TrimRight(c.URL, "/")
+	return c
+}
+
+// Writer writes batches of accepted readings. It is safe for concurrent use.
+type Writer struct {
+	w       pointWriter
+	prepare func(ctx context.Context) error // nil when there is nothing to prepare
+	close   func()
+	log     *slog.Logger
+
+	written     *metrics.Counter
+	points      *metrics.Counter
+	writeErrors *metrics.Counter
+	refused     *metrics.Counter
+
+	mu        sync.Mutex
+	prepared  bool
+	lastErr   error
+	lastWrite time.Time
+	reachable bool
+}
+
+// New returns a writer that writes through w, for tests and for callers
+// that build their own client. prepare, if not nil, runs before the first
+// write and again after a write failed with "database not found".
+func New(w pointWriter, prepare func(ctx context.Context) error, log *slog.Logger, reg *metrics.Registry) *Writer {
+	return &Writer{
+		w:           w,
+		prepare:     prepare,
+		close:       func() {},
+		log:         log,
+		written:     reg.Counter("civisens_gateway_readings_written_total", "Readings written to InfluxDB."),
+		points:      reg.Counter("civisens_gateway_influx_points_written_total", "Points written to InfluxDB (readings of one sensor at one time share a point)."),
+		writeErrors: reg.Counter("civisens_gateway_influx_write_errors_total", "Failed requests to InfluxDB (the batch is retried)."),
+		refused:     reg.Counter("civisens_gateway_influx_readings_refused_total", "Readings that InfluxDB refused for good (HTTP 400/413/422) and that are dropped."),
+	}
+}
+
+// Open returns a writer to the InfluxDB that cfg names.
+func Open(cfg Config, log *slog.Logger, reg *metrics.Registry) *Writer {
+	cfg = cfg.withDefaults()
+	opts := influxdb2.DefaultOptions().
+		SetApplicationName("civisens-gateway").
+		SetPrecision(time.Nanosecond).
+		SetHTTPRequestTimeout(uint(cfg.Timeout.Seconds() + 0.5))
+	client := influxdb2.NewClientWithOptions(cfg.URL, cfg.Token, opts)
+	var prepare func(context.Context) error
+	bucket := cfg.Bucket
+	if cfg.V1() {
+		var db string
+		db, bucket = cfg.database()
+		hc := &http.Client{Timeout: cfg.Timeout}
+		prepare = func(ctx context.Context) error { return createDatabase(ctx, hc, cfg.URL, cfg.Token, db) }
+	} else {
+		prepare = func(ctx context.Context) error {
+			if _, err := client.Ping(ctx); err != nil {
+				return fmt.Errorf("influxdb %s: %w", cfg.URL, err)
+			}
+			return nil
+		}
+	}
+	s := New(client.WriteAPIBlocking(cfg.Org, bucket), prepare, log, reg)
+	s.close = client.Close
+	return s
+}
+
+// Close releases the client's resources.
+func (s *Writer) Close() { s.close() }
+
+// Prepare makes the server ready for writes (1.x: creates the database;
+// 2.x: pings the server). Commit calls it when needed; calling it at start
+// reports early whether InfluxDB is there.
+func (s *Writer) Prepare(ctx context.Context) error {
+	s.mu.Lock()
+	prepared := s.prepared
+	s.mu.Unlock()
+	if prepared || s.prepare == nil {
+		return nil
+	}
+	if err := s.prepare(ctx); err != nil {
+		s.failed(err)
+		return err
+	}
+	s.mu.Lock()
+	s.prepared, s.reachable, s.lastErr = true, true, nil
+	s.mu.Unlock()
+	return nil
+}
+
+// Commit writes batch; see the package documentation for what its result
+// means.
+func (s *Writer) Commit(ctx context.Context, batch []validate.Accepted) error {
+	if len(batch) == 0 {
+		return nil
+	}
+	if err := s.Prepare(ctx); err != nil {
+		s.writeErrors.Inc()
+		return err
+	}
+	pts := Points(batch)
+	err := s.w.WritePoint(ctx, pts...)
+	if err == nil {
+		s.mu.Lock()
+		s.reachable, s.lastErr, s.lastWrite = true, nil, time.Now()
+		s.mu.Unlock()
+		s.written.Add(uint64(len(batch)))
+		s.points.Add(uint64(len(pts)))
+		return nil
+	}
+	var he *influxhttp.Error
+	if errors.As(err, &he) {
+		switch he.StatusCode {
+		case http.StatusBadRequest, http.StatusRequestEntityTooLarge, http.StatusUnprocessableEntity:
+			// The server answered, and will answer the same again.
+			s.mu.Lock()
+			s.reachable, s.lastErr, s.lastWrite = true, nil, time.Now()
+			s.mu.Unlock()
+			s.refused.Add(uint64(len(batch)))
+			s.log.Error("InfluxDB refused readings for good; they are dropped",
+				"readings", len(batch), "points", len(pts), "status", he.StatusCode, "err", err)
+			return nil
+		case http.StatusNotFound:
+			s.mu.Lock()
+			s.prepared = false // the database went away: create it again
+			s.mu.Unlock()
+		}
+	}
+	s.writeErrors.Inc()
+	s.failed(err)
+	return fmt.Errorf("influxdb write of %d points: %w", len(pts), err)
+}
+
+func (s *Writer) failed(err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.reachable, s.lastErr = false, err
+}
+
+// Status is the writer's state, for health.
+type Status struct {
+	Reachable bool      // the last request succeeded
+	LastWrite time.Time // zero if none yet
+	LastError error
+}
+
+// Status returns the writer's state.
+func (s *Writer) Status() Status {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return Status{Reachable: s.reachable, LastWrite: s.lastWrite, LastError: s.lastErr}
+}
+
+// Points shapes batch into InfluxDB points: one per sensor and timestamp,
+// in the order of their first reading.
+func Points(batch []validate.Accepted) []*write.Point {
+	type key struct {
+		sensor string
+		t      int64
+	}
+	idx := make(map[key]int, len(batch))
+	var pts []*write.Point
+	for _, r := range batch {
+		k := key{r.Sensor, r.Time.UnixNano()}
+		i, ok := idx[k]
+		if !ok {
+			e := r.Entry
+			tags := make(map[string]string, len(e.Tags)+2)
+			for tk, tv := range e.Tags {
+				if tk != "" && tv != "" {
+					tags[tk] = tv
+				}
+			}
+			tags["sensor"] = r.Sensor
+			if e.Site != "" {
+				tags["site"] = e.Site
+			} else {
+				delete(tags, "site")
+			}
+			i = len(pts)
+			idx[k] = i
+			pts = append(pts, write.NewPoint(e.Category, tags, nil, r.Time))
+		}
+		pts[i].AddField(r.Quantity, r.Value)
+	}
+	for _, p := range pts {
+		p.SortFields()
+	}
+	return pts
+}
+
+// createDatabase runs CREATE DATABASE db on the InfluxDB 1.x at base.
+func createDatabase(ctx context.Context, hc *http.Client, base, token, db string) error {
+	form := url.Values{"q": {"CREATE DATABASE " + quoteIdent(db)}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/query", strings.NewReader(form.Encode()))
+	if err != nil {
+		return fmt.Errorf("influxdb %s: %w", base, err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if token != "" {
+		req.Header.Set("Authorization", "Token "+token) // 1.8 reads "Token user:password"
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("influxdb create database %q: %w", db, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("influxdb create database %q: %s: %s", db, resp.Status, strings.TrimSpace(string(body)))
+	}
+	// InfluxQL reports statement errors inside a 200 answer.
+	if strings.Contains(string(body), `"error"`) {
+		return fmt.Errorf("influxdb create database %q: %s", db, strings.TrimSpace(string(body)))
+	}
+	return nil
+}
+
+// quoteIdent quotes an InfluxQL identifier.
+func quoteIdent(s string) string {
+	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
+}
