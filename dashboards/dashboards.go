@@ -68,16 +68,23 @@ type Reader struct {
 	q      Querier
 	bucket string
 	window time.Duration
+	ahead  time.Duration
 }
 
 // NewReader returns a Reader of bucket (a Flux bucket name: see
 // FluxBucket) through q. Latest looks back over the last seven days.
 func NewReader(q Querier, bucket string) *Reader {
-	return &Reader{q: q, bucket: bucket, window: 7 * 24 * time.Hour}
+	return &Reader{q: q, bucket: bucket, window: 7 * 24 * time.Hour, ahead: clockSkew}
 }
 
+// clockSkew is how far ahead of the server's clock Latest still looks: a
+// sensor whose clock runs fast stamps its readings ahead, and the gateway
+// accepts them up to its -max-future (5 minutes by default).
+const clockSkew = 15 * time.Minute
+
 // Latest returns the latest reading of each quantity of the sensor id in
-// category written within the reader's window (seven days), sorted by
+// category written within the reader's window (seven days, and up to 15
+// minutes ahead of now for fast sensor clocks), sorted by
 // quantity; none when there is none. Numbers of any type are read as
 // float64, booleans as 0 and 1; other values are skipped.
 func (r *Reader) Latest(ctx context.Context, category, id string) ([]Reading, error) {
@@ -87,7 +94,7 @@ func (r *Reader) Latest(ctx context.Context, category, id string) ([]Reading, er
 	if !sensorRE.MatchString(id) {
 		return nil, fmt.Errorf("dashboards: latest: sensor %q: %w", id, ErrInvalidInput)
 	}
-	q := latestQuery(r.bucket, category, id, r.window)
+	q := latestQuery(r.bucket, category, id, r.window, r.ahead)
 	res, err := r.q.Query(ctx, q)
 	if err != nil {
 		return nil, fmt.Errorf("dashboards: latest of %s: %w", id, err)
@@ -118,11 +125,11 @@ func (r *Reader) Latest(ctx context.Context, category, id string) ([]Reading, er
 	return out, nil
 }
 
-func latestQuery(bucket, category, id string, window time.Duration) string {
+func latestQuery(bucket, category, id string, window, ahead time.Duration) string {
 	return fmt.Sprintf(`from(bucket: %s)
-  |> range(start: -%ds)
+  |> range(start: -%ds, stop: %ds)
   |> filter(fn: (r) => r._measurement == %s and r.sensor == %s)
-  |> last()`, fluxString(bucket), int64(window/time.Second), fluxString(category), fluxString(id))
+  |> last()`, fluxString(bucket), int64(window/time.Second), int64(ahead/time.Second), fluxString(category), fluxString(id))
 }
 
 // fluxString returns s as a Flux string literal, escaping what Flux

@@ -108,6 +108,10 @@ func TestLatestFromInfluxDB(t *testing.T) {
 		// Other sensors, and another category with the same id, are not read.
 		fmt.Sprintf("air,sensor=air-test-02,site=mairie,zone=centre pm10=99 %d", t3.Unix()),
 		fmt.Sprintf("parking,sensor=air-test-01,site=gare occupancy=1 %d", t3.Unix()),
+		// A sensor clock running two minutes fast is still read; an hour
+		// ahead is beyond the skew Latest allows.
+		fmt.Sprintf("air,sensor=air-test-01,site=gare,zone=gare no2=21 %d", now.Add(2*time.Minute).Unix()),
+		fmt.Sprintf("air,sensor=air-test-01,site=gare,zone=gare o3=80 %d", now.Add(time.Hour).Unix()),
 		// Only old readings: outside the seven-day window.
 		fmt.Sprintf("air,sensor=air-old-01,site=mairie pm10=5 %d", old.Unix()),
 	)
@@ -125,12 +129,13 @@ func TestLatestFromInfluxDB(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		if len(got) != 2 {
+		if len(got) != 3 {
 			return fmt.Errorf("%d readings: %v", len(got), got)
 		}
 		return nil
 	})
 	want := []Reading{
+		{Quantity: "no2", Value: 21, Time: now.Add(2 * time.Minute)},
 		{Quantity: "pm10", Value: 17.75, Time: t3},
 		{Quantity: "temperature", Value: 20.25, Time: t1},
 	}

@@ -161,17 +161,16 @@ civisens is running:
 Ctrl-C stops everything.
 EOF
 
-# Wait until Ctrl-C, or until one of our processes dies on its own.
+# Wait until Ctrl-C (the trap stops everything), or until one of our
+# processes dies on its own.
 while :; do
+	wait -n "${pids[@]}"
+	rc=$?
 	for i in "${!pids[@]}"; do
 		if ! running "${pids[i]}"; then
-			wait "${pids[i]}"
-			rc=$?
 			say "${names[i]} stopped on its own (exit $rc); the end of its log:"
 			tail -n 20 "$logs/${names[i]}.log" >&2
 			exit 1
 		fi
 	done
-	sleep 1 &
-	wait $! 2>/dev/null
 done
