@@ -50,7 +50,7 @@ cross: ## build the three programs for linux/arm (ARMv6, ARMv7) and linux/arm64
 	@set -e; for t in $(CROSS); do \
 		IFS=/ read -r os arch arm <<<"$$t"; \
 		out=var/cross/$$os-$$arch$${arm#-}; [ "$$arm" = "-" ] && out=var/cross/$$os-$$arch; \
-		echo "cross: $$os/$$arch$${arm:+ GOARM=$$arm} -> $$out/"; \
+		echo "cross: $$os/$$arch$${arm#-} -> $$out/"; \
 		GOOS=$$os GOARCH=$$arch GOARM=$${arm#-} $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $$out/ $(addprefix ./,$(PROGRAMS)); \
 	done
 

@@ -168,6 +168,13 @@ while :; do
 	rc=$?
 	for i in "${!pids[@]}"; do
 		if ! running "${pids[i]}"; then
+			case $rc in
+			0 | 130 | 143)
+				# Ended by the terminal's Ctrl-C, which reaches the whole
+				# process group, just before our own trap ran.
+				on_signal
+				;;
+			esac
 			say "${names[i]} stopped on its own (exit $rc); the end of its log:"
 			tail -n 20 "$logs/${names[i]}.log" >&2
 			exit 1
