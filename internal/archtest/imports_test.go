@@ -18,17 +18,19 @@ var contracts = map[string]bool{
 	module + "/registry/registryapi":  true,
 }
 
-// pkg is a package of the module with its non-test imports (direct) and
-// dependencies (transitive).
+// pkg is a package of the module with its non-test imports (direct), its
+// test files' imports, and its non-test dependencies (transitive).
 type pkg struct {
-	path    string
-	imports []string
-	deps    []string
+	path        string
+	imports     []string
+	testImports []string
+	deps        []string
 }
 
 func listPackages(t *testing.T) []pkg {
 	t.Helper()
-	cmd := exec.Command("go", "list", "-f", "{{.ImportPath}}|{{join .Imports \" \"}}|{{join .Deps \" \"}}", "./...")
+	cmd := exec.Command("go", "list", "-f",
+		"{{.ImportPath}}|{{join .Imports \" \"}}|{{join .Deps \" \"}}|{{join .TestImports \" \"}} {{join .XTestImports \" \"}}", "./...")
 	cmd.Dir = testinfra.RepoRoot(t)
 	out, err := cmd.Output()
 	if err != nil {
@@ -36,11 +38,11 @@ func listPackages(t *testing.T) []pkg {
 	}
 	var pkgs []pkg
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
-		f := strings.SplitN(line, "|", 3)
-		if len(f) != 3 {
+		f := strings.SplitN(line, "|", 4)
+		if len(f) != 4 {
 			t.Fatalf("go list line %q", line)
 		}
-		pkgs = append(pkgs, pkg{f[0], strings.Fields(f[1]), strings.Fields(f[2])})
+		pkgs = append(pkgs, pkg{path: f[0], imports: strings.Fields(f[1]), deps: strings.Fields(f[2]), testImports: strings.Fields(f[3])})
 	}
 	if len(pkgs) < 5 {
 		t.Fatalf("go list found %d packages; the module has more", len(pkgs))
@@ -85,22 +87,26 @@ var allowed = map[string][]string{
 	"gateway":         nil,
 	"registry":        {"dashboards"}, // the registry serves the dashboards
 	"dashboards":      nil,
+	"e2e":             nil, // drives the programs as processes, through contracts
+	"internal":        nil,
 }
 
 func TestProgramsImportOnlyContractsFromEachOther(t *testing.T) {
 	for _, p := range listPackages(t) {
 		from := program(p.path)
-		for _, imp := range p.imports {
+		check := func(imp string, test bool) {
 			if !strings.HasPrefix(imp, module+"/") || contracts[imp] {
-				continue
+				return
 			}
 			to := program(imp)
 			if to == from {
-				continue
+				return
 			}
-			if to == "internal" && strings.HasPrefix(imp, module+"/internal/testinfra") {
-				t.Errorf("%s imports %s: test infrastructure is for tests only", p.path, imp)
-				continue
+			if imp == module+"/internal/testinfra" {
+				if !test {
+					t.Errorf("%s imports %s: test infrastructure is for tests only", p.path, imp)
+				}
+				return
 			}
 			ok := false
 			for _, a := range allowed[from] {
@@ -109,6 +115,12 @@ func TestProgramsImportOnlyContractsFromEachOther(t *testing.T) {
 			if !ok {
 				t.Errorf("%s imports %s: %s may import only the contract packages of %s", p.path, imp, from, to)
 			}
+		}
+		for _, imp := range p.imports {
+			check(imp, false)
+		}
+		for _, imp := range p.testImports {
+			check(imp, true)
 		}
 	}
 }
