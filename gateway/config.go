@@ -46,6 +46,9 @@ type Config struct {
 	// RegistryURL is the registry's base URL, from which the allow-list is
 	// pulled. Default http://127.0.0.1:8080.
 	RegistryURL string
+	// RegistryToken is the gateway's API token on the registry (role
+	// gateway), sent with every allow-list request. Default none.
+	RegistryToken string
 	// AllowListRefresh is how often the allow-list is asked for. Default 30s.
 	AllowListRefresh time.Duration
 	// DataDir holds the gateway's state: the last-known-good allow-list
@@ -166,15 +169,13 @@ func (c Config) Validate() error {
 
 // LogValue prints c without secrets.
 func (c Config) LogValue() slog.Value {
-	tok := ""
-	if c.InfluxToken != "" {
-		tok = "(redacted)"
-	}
+	tok := redactSecret(c.InfluxToken)
 	return slog.GroupValue(
 		slog.String("broker_url", redactURL(c.BrokerURL)),
 		slog.String("mqtt_listen", c.MQTTListen),
 		slog.String("http_listen", c.HTTPListen),
 		slog.String("registry_url", c.RegistryURL),
+		slog.String("registry_token", redactSecret(c.RegistryToken)),
 		slog.Duration("allowlist_refresh", c.AllowListRefresh),
 		slog.String("data_dir", c.DataDir),
 		slog.String("client_id", c.ClientID),
@@ -187,6 +188,14 @@ func (c Config) LogValue() slog.Value {
 		slog.Duration("max_future", c.MaxFuture),
 		slog.Duration("max_past", c.MaxPast),
 	)
+}
+
+// redactSecret shows whether a secret is set, never the secret.
+func redactSecret(s string) string {
+	if s == "" {
+		return ""
+	}
+	return "(redacted)"
 }
 
 func redactURL(s string) string {
@@ -237,6 +246,7 @@ func options() []option {
 		{"mqtt-listen", "GATEWAY_MQTT_LISTEN", "ADDR", defaultMQTTListen, "TCP address of the embedded MQTT broker", setString(func(c *Config) *string { return &c.MQTTListen })},
 		{"http-listen", "GATEWAY_HTTP_LISTEN", "ADDR", defaultHTTPListen, "address of /metrics and /healthz", setString(func(c *Config) *string { return &c.HTTPListen })},
 		{"registry-url", "REGISTRY_URL", "URL", defaultRegistryURL, "registry whose allow-list says which sensors are accepted", setString(func(c *Config) *string { return &c.RegistryURL })},
+		{"registry-token", "GATEWAY_REGISTRY_TOKEN", "TOKEN", "", "the gateway's API token on the registry (role gateway), sent as a bearer token", setString(func(c *Config) *string { return &c.RegistryToken })},
 		{"allowlist-refresh", "GATEWAY_ALLOWLIST_REFRESH", "DURATION", formatDuration(defaultAllowListRefresh), "how often the allow-list is asked for (with its ETag)", setDuration(func(c *Config) *time.Duration { return &c.AllowListRefresh })},
 		{"data-dir", "GATEWAY_DATA_DIR", "DIR", defaultDataDir, "folder of the gateway's state (last-known-good allow-list)", setString(func(c *Config) *string { return &c.DataDir })},
 		{"client-id", "GATEWAY_CLIENT_ID", "ID", defaultClientID, "MQTT client id of the gateway's persistent session", setString(func(c *Config) *string { return &c.ClientID })},

@@ -56,7 +56,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	}
 	cancel()
 
-	al := allowlist.New(allowlist.Config{RegistryURL: cfg.RegistryURL, Dir: cfg.DataDir, Refresh: cfg.AllowListRefresh},
+	al := allowlist.New(allowlist.Config{RegistryURL: cfg.RegistryURL, Token: cfg.RegistryToken, Dir: cfg.DataDir, Refresh: cfg.AllowListRefresh},
 		log.With("component", "allowlist"))
 	reg.GaugeFunc("civisens_gateway_allowlist_sensors", "Sensors in the allow-list.", func() float64 { return float64(al.Stats().Sensors) })
 	reg.GaugeFunc("civisens_gateway_allowlist_age_seconds", "Seconds since the registry last served or confirmed the allow-list (0 when there is none).",

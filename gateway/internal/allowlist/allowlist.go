@@ -89,6 +89,9 @@ var (
 type Config struct {
 	// RegistryURL is the registry's base URL, e.g. http://127.0.0.1:8080.
 	RegistryURL string
+	// Token is the registry API token of role "gateway", sent as a bearer
+	// token; empty sends none.
+	Token string
 	// Dir is the folder of the last-known-good copy; empty keeps no copy.
 	Dir string
 	// Refresh is how often the registry is asked; DefaultRefresh if zero.
@@ -261,6 +264,9 @@ func (l *List) fetch(ctx context.Context) error {
 		return fmt.Errorf("allow-list %s: %w: %v", url, ErrUnavailable, err)
 	}
 	req.Header.Set("Accept", "application/json")
+	if l.cfg.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+l.cfg.Token)
+	}
 	cur := l.cur.Load()
 	if cur != nil && cur.etag != "" {
 		req.Header.Set("If-None-Match", cur.etag)

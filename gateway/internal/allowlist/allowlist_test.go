@@ -213,6 +213,28 @@ func TestUnknownFieldsAreIgnored(t *testing.T) {
 	}
 }
 
+func TestSendsTheGatewayToken(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer s3cret-token" {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		w.Write([]byte(`{"generated_at":"2025-03-01T11:00:00Z","sensors":[{"id":"air-hdv-01","category":"air","status":"active","quantities":[{"name":"pm10","unit":"ug/m3"}]}],"credentials":[]}`))
+	}))
+	defer srv.Close()
+	without, _ := newList(t, srv.URL, t.TempDir(), &clock{})
+	if err := without.Start(context.Background()); err == nil {
+		t.Error("a registry answering 401 gave a list")
+	}
+	with := New(Config{RegistryURL: srv.URL, Token: "s3cret-token", Dir: t.TempDir(), Now: (&clock{}).now}, slog.New(slog.DiscardHandler))
+	if err := with.Start(context.Background()); err != nil {
+		t.Fatalf("with the token: %v", err)
+	}
+	if _, ok := with.Lookup("air-hdv-01"); !ok {
+		t.Error("the list fetched with the token is not indexed")
+	}
+}
+
 func TestInvalidAnswer(t *testing.T) {
 	for name, body := range map[string]string{
 		"not json":  `<html>proxy error</html>`,
