@@ -12,6 +12,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/civisens/civisens/registry/internal/opendata"
 )
 
 // Defaults of the configuration.
@@ -65,6 +67,22 @@ type config struct {
 	// Timezone is the IANA time zone of the times shown on pages; default
 	// Europe/Paris.
 	Timezone string
+
+	// Open data and import (opendata_config.go). OpenDataLicence names the
+	// licence of the register's open data (exports, DCAT-AP record);
+	// default "Licence Ouverte / Open Licence version 2.0".
+	OpenDataLicence string
+	// OpenDataLicenceURL is the licence's text; default, for the default
+	// licence only, https://www.etalab.gouv.fr/licence-ouverte-open-licence/.
+	OpenDataLicenceURL string
+	// PublisherName names who publishes the register in its DCAT-AP
+	// record; default: the accountable organisation most entries name.
+	PublisherName string
+	// PublisherURL is the publisher's web site (needs PublisherName).
+	PublisherURL string
+	// ImportMaxSize bounds the body of POST /api/v1/import ("10MiB",
+	// "512KiB", or bytes); default 10MiB.
+	ImportMaxSize string
 }
 
 // secret is a value that logs redacted.
@@ -92,6 +110,11 @@ func (c config) LogValue() slog.Value {
 		slog.String("influx_bucket", c.InfluxBucket),
 		slog.String("log_level", c.LogLevel),
 		slog.String("timezone", c.Timezone),
+		slog.String("open_data_licence", c.OpenDataLicence),
+		slog.String("open_data_licence_url", c.OpenDataLicenceURL),
+		slog.String("publisher_name", c.PublisherName),
+		slog.String("publisher_url", c.PublisherURL),
+		slog.String("import_max_size", c.ImportMaxSize),
 	)
 }
 
@@ -109,7 +132,7 @@ func (c config) withDefaults() config {
 	set(&c.InfluxBucket, defaultInfluxBucket)
 	set(&c.LogLevel, defaultLogLevel)
 	set(&c.Timezone, defaultTimezone)
-	return c
+	return c.withOpenDataDefaults()
 }
 
 // Validate checks the configuration, with its defaults applied, and lists
@@ -148,6 +171,7 @@ func (c config) Validate() error {
 	if _, err := time.LoadLocation(c.Timezone); err != nil {
 		bad("timezone %q: %v", c.Timezone, err)
 	}
+	c.validateOpenData(bad)
 	return errors.Join(errs...)
 }
 
@@ -170,6 +194,11 @@ func options(c *config) []option {
 		{"influx-bucket", "INFLUX_BUCKET", "name", defaultInfluxBucket, "2.x bucket, or 1.x database (read in its \"autogen\" policy unless \"db/policy\")", &c.InfluxBucket, nil},
 		{"log-level", "REGISTRY_LOG_LEVEL", "level", defaultLogLevel, "debug, info, warn or error (the access log is at debug)", &c.LogLevel, nil},
 		{"timezone", "REGISTRY_TIMEZONE", "zone", defaultTimezone, "IANA time zone of the times shown on pages", &c.Timezone, nil},
+		{"open-data-licence", "REGISTRY_OPEN_DATA_LICENCE", "name", opendata.LicenceOuverte.Name, "licence of the register's open data (CSV, GeoJSON, DCAT-AP)", &c.OpenDataLicence, nil},
+		{"open-data-licence-url", "REGISTRY_OPEN_DATA_LICENCE_URL", "url", "", "the licence's text; default: Etalab's, for the Licence Ouverte", &c.OpenDataLicenceURL, nil},
+		{"publisher-name", "REGISTRY_PUBLISHER_NAME", "name", "", "publisher of the DCAT-AP record; empty: the accountable organisation most entries name", &c.PublisherName, nil},
+		{"publisher-url", "REGISTRY_PUBLISHER_URL", "url", "", "the publisher's web site", &c.PublisherURL, nil},
+		{"import-max-size", "REGISTRY_IMPORT_MAX_SIZE", "size", defaultImportMaxSize, "largest body of POST /api/v1/import (413 beyond)", &c.ImportMaxSize, nil},
 	}
 }
 
@@ -177,9 +206,15 @@ func options(c *config) []option {
 // default.
 func usage(w io.Writer) {
 	fmt.Fprintf(w, `Usage: registry [flags]
+       registry admin create -username NAME [-role ROLE] [-generate] [-db path]
+       registry import [-dry-run] [-reason TEXT] [-json] [-db path] FILE.csv|FILE.geojson
 
 civisens-registry is the register of sensors: the public register (HTML, in
 French and English, and JSON), and the allow-list that the gateway pulls.
+
+"registry admin create" creates an account in the database, e.g. the first
+administrator of a fresh register; see "registry admin create --help".
+"registry import" imports an inventory of sensors; see "registry import --help".
 
 Every flag can also be set by its environment variable; the flag wins.
 

@@ -25,8 +25,15 @@ import (
 const shutdownTimeout = 10 * time.Second
 
 // run is the registry: it reads its configuration from args and getenv,
-// serves until ctx is cancelled, then shuts down cleanly.
+// serves until ctx is cancelled, then shuts down cleanly. "registry admin
+// …" manages accounts instead (admin.go), reading a password from stdin.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "admin" { // registry admin create …: see admin.go
+		return adminCommand(ctx, args[1:], getenv, os.Stdin, stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "import" { // registry import [-dry-run] FILE: see import.go
+		return importCommand(ctx, args[1:], getenv, stdout, stderr)
+	}
 	cfg, err := parseConfig(args, getenv, stdout, stderr)
 	if errors.Is(err, errDone) {
 		return nil
@@ -78,13 +85,14 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	bucket := dashboards.FluxBucket(cfg.InfluxOrg, cfg.InfluxBucket)
 	rlog.Info("reading latest readings from InfluxDB", "url", cfg.InfluxURL, "bucket", bucket)
 
-	h, err := httpapi.NewHandler(httpapi.Deps{
+	h, err := httpapi.NewHandler(cfg.openDataDeps(httpapi.Deps{ // + licence, publisher, import size: opendata_config.go
 		Sensors:   st,
+		Accounts:  st, // accounts, sessions, API tokens
 		Readings:  dashboards.NewReader(influx.QueryAPI(cfg.InfluxOrg), bucket),
 		PublicURL: cfg.PublicURL,
 		Log:       log,
 		Location:  loc,
-	})
+	}))
 	if err != nil {
 		return err
 	}

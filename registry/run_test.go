@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/civisens/civisens/internal/testinfra"
+	"github.com/civisens/civisens/registry/internal/opendata"
 	"github.com/civisens/civisens/registry/registryapi"
 )
 
@@ -250,6 +251,10 @@ func TestEnvironmentFallback(t *testing.T) {
 		InfluxBucket: "capteurs",
 		LogLevel:     defaultLogLevel,
 		Timezone:     defaultTimezone,
+		// Open data (opendata_config.go).
+		OpenDataLicence:    opendata.LicenceOuverte.Name,
+		OpenDataLicenceURL: opendata.LicenceOuverte.URL,
+		ImportMaxSize:      defaultImportMaxSize,
 	}
 	if cfg != want {
 		t.Errorf("config = %+v\nwant %+v", cfg, want)

@@ -129,6 +129,12 @@ func (h *handler) writeJSON(c *gin.Context, v any) {
 		h.fail(c, fmt.Errorf("encode answer: %w", err))
 		return
 	}
+	writeTagged(c, "application/json", body)
+}
+
+// writeTagged answers body with a strong ETag computed from it, and 304 Not
+// Modified when the client's If-None-Match has it.
+func writeTagged(c *gin.Context, contentType string, body []byte) {
 	sum := sha256.Sum256(body)
 	etag := `"` + base64.RawURLEncoding.EncodeToString(sum[:18]) + `"`
 	c.Header("ETag", etag)
@@ -137,7 +143,7 @@ func (h *handler) writeJSON(c *gin.Context, v any) {
 		c.Status(http.StatusNotModified)
 		return
 	}
-	c.Data(http.StatusOK, "application/json", body)
+	c.Data(http.StatusOK, contentType, body)
 }
 
 // etagMatch reports whether an If-None-Match header matches etag, with the

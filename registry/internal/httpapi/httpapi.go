@@ -7,6 +7,8 @@
 //     published entries and each entry's page, with the sensor's latest
 //     readings read back from InfluxDB (through package dashboards) when
 //     its data is open;
+//   - login, logout, accounts and API tokens (auth.go: the security model,
+//     h.require and principal; accounts.go);
 //   - /healthz, and the stylesheet.
 //
 // routes.go lists every route. Errors become RFC 9457 problem bodies
@@ -32,6 +34,9 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/civisens/civisens/dashboards"
+	"github.com/civisens/civisens/registry/internal/catalog"
+	"github.com/civisens/civisens/registry/internal/importer"
+	"github.com/civisens/civisens/registry/internal/opendata"
 	"github.com/civisens/civisens/registry/internal/store"
 	"github.com/civisens/civisens/registry/internal/web"
 	"github.com/civisens/civisens/registry/registryapi"
@@ -68,6 +73,27 @@ type Deps struct {
 	// ReadingsTimeout bounds the InfluxDB query of an entry page, so that a
 	// slow InfluxDB never holds a page; default 3 s.
 	ReadingsTimeout time.Duration
+	// Accounts keeps accounts, sessions and API tokens (auth.go); when
+	// nil, Sensors is used if it provides them, as *store.Store does.
+	// Without either, nobody can log in and h.require refuses everything.
+	Accounts Accounts
+	// Now is the clock of sessions and login limits; default time.Now.
+	Now func() time.Time
+
+	// Open data and import (opendata.go). Licence is the licence of the
+	// register's open data; default opendata.LicenceOuverte.
+	Licence opendata.Licence
+	// Publisher publishes the register in its DCAT-AP record; default: the
+	// accountable organisation that most entries name.
+	Publisher opendata.Publisher
+	// Imports is where POST /api/v1/import writes; when nil, Sensors is
+	// used if it provides it, as *store.Store does.
+	Imports importer.Store
+	// ImportMaxBytes bounds an import body (413 beyond); default 10 MiB.
+	ImportMaxBytes int64
+	// Territory is what imported published entries are checked against;
+	// the zero Territory checks no bounding box.
+	Territory catalog.Territory
 }
 
 type handler struct {
@@ -78,6 +104,8 @@ type handler struct {
 	pages           *web.Pages
 	readingsTimeout time.Duration
 	readingsErrors  *limiter
+	authn           *authn // nil without Deps.Accounts; see auth.go
+	openData        openData
 }
 
 // NewHandler builds the registry's HTTP handler.
@@ -107,6 +135,15 @@ func NewHandler(d Deps) (http.Handler, error) {
 		readingsTimeout: d.ReadingsTimeout,
 		readingsErrors:  &limiter{every: time.Minute},
 	}
+	if d.Accounts == nil {
+		d.Accounts, _ = d.Sensors.(Accounts)
+	}
+	if d.Accounts != nil {
+		h.authn = newAuthn(d.Accounts, h.publicURL, d.Now)
+	}
+	if h.openData, err = newOpenData(d, h.publicURL); err != nil {
+		return nil, fmt.Errorf("httpapi: %w", err)
+	}
 
 	// Release mode: gin prints nothing of its own; the access log is ours.
 	gin.SetMode(gin.ReleaseMode)
@@ -115,7 +152,7 @@ func NewHandler(d Deps) (http.Handler, error) {
 	if err := e.SetTrustedProxies(nil); err != nil {
 		return nil, fmt.Errorf("httpapi: %w", err)
 	}
-	e.Use(h.accessLog, gin.CustomRecoveryWithWriter(nil, h.recovered), securityHeaders)
+	e.Use(h.accessLog, gin.CustomRecoveryWithWriter(nil, h.recovered), securityHeaders, h.authenticate)
 	h.routes(e)
 	return e, nil
 }
@@ -146,7 +183,7 @@ func securityHeaders(c *gin.Context) {
 	hd := c.Writer.Header()
 	hd.Set("X-Content-Type-Options", "nosniff")
 	hd.Set("Referrer-Policy", "strict-origin-when-cross-origin")
-	hd.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+	hd.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 	c.Next()
 }
 

@@ -14,10 +14,12 @@ import (
 
 // request returns what a page needs of the request, in its language.
 func request(c *gin.Context) web.Request {
-	return web.Request{
+	r := web.Request{
 		Lang: web.Negotiate(c.Query("lang"), c.GetHeader("Accept-Language")),
 		Path: c.Request.URL.Path,
 	}
+	r.CSRFToken, r.Role = staffOf(c) // for the forms and the staff menu (auth.go)
+	return r
 }
 
 // writePage sends a rendered page.
@@ -25,6 +27,9 @@ func writePage(c *gin.Context, status int, r web.Request, body []byte) {
 	c.Header("Content-Language", r.Lang)
 	c.Header("Vary", "Accept-Language")
 	c.Header("Cache-Control", "no-cache")
+	if r.CSRFToken != "" { // a signed-in person's page carries their CSRF token
+		c.Header("Cache-Control", "private, no-store")
+	}
 	c.Data(status, "text/html; charset=utf-8", body)
 }
 

@@ -9,6 +9,9 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/civisens/civisens/registry/internal/importer"
+	"github.com/civisens/civisens/registry/internal/opendata"
+	"github.com/civisens/civisens/registry/internal/sign"
 	"github.com/civisens/civisens/registry/internal/store"
 	"github.com/civisens/civisens/registry/registryapi"
 )
@@ -33,10 +36,32 @@ func problemFor(err error) registryapi.Problem {
 		return p(http.StatusNotFound, "There is nothing at this address.")
 	case errors.Is(err, errMethodNotAllowed):
 		return p(http.StatusMethodNotAllowed, "This address does not accept this method.")
-	case errors.Is(err, store.ErrInvalid):
+	// Accounts, sessions and API tokens (auth.go, accounts.go).
+	case errors.Is(err, errUnauthenticated), errors.Is(err, errBadCredentials):
+		return p(http.StatusUnauthorized, "This needs an account: log in, or send an API token (Authorization: Bearer).")
+	case errors.Is(err, errForbidden):
+		return p(http.StatusForbidden, "Your role does not allow this.")
+	case errors.Is(err, errCSRF), errors.Is(err, errCrossSite):
+		return p(http.StatusForbidden, "The form has expired or did not come from this site (missing or wrong CSRF token). Reload the page and try again.")
+	case errors.Is(err, errRateLimited):
+		return p(http.StatusTooManyRequests, "Too many failed logins: wait for the time that Retry-After gives.")
+	case errors.Is(err, errSelf), errors.Is(err, store.ErrLastAdministrator), errors.Is(err, store.ErrAccountExists):
+		return p(http.StatusConflict, err.Error())
+	case errors.Is(err, store.ErrNoAccount), errors.Is(err, store.ErrNoToken):
+		return p(http.StatusNotFound, "No such account or API token.")
+	case errors.As(err, new(*http.MaxBytesError)):
+		return p(http.StatusRequestEntityTooLarge, "The request body is too large.")
+	case errors.Is(err, store.ErrInvalid), errors.Is(err, sign.ErrOptions):
 		return p(http.StatusBadRequest, err.Error())
 	case errors.Is(err, store.ErrConflict):
 		return p(http.StatusConflict, err.Error())
+	// Open data and import (opendata.go).
+	case errors.Is(err, opendata.ErrMalformed), errors.Is(err, errBadQuery):
+		return p(http.StatusBadRequest, err.Error())
+	case errors.Is(err, importer.ErrFormat):
+		return p(http.StatusUnsupportedMediaType, err.Error())
+	case errors.Is(err, errNoImport):
+		return p(http.StatusNotImplemented, "This registry cannot import.")
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		return p(http.StatusServiceUnavailable, "The register did not answer in time.")
 	}

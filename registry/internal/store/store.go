@@ -333,45 +333,51 @@ func (s *Store) Update(ctx context.Context, sensor registryapi.Sensor, ch Change
 	}
 	var out registryapi.Sensor
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		cur, err := get(ctx, tx, sensor.ID)
-		if err != nil {
-			return fmt.Errorf("store: update: %w", err)
-		}
-		if cur.Version != sensor.Version {
-			return fmt.Errorf("store: update %s from version %d: %w (now at version %d)", sensor.ID, sensor.Version, ErrConflict, cur.Version)
-		}
-		changed, err := changedFields(cur, sensor)
-		if err != nil {
-			return fmt.Errorf("store: update %s: %w", sensor.ID, err)
-		}
-		if len(changed) == 0 {
-			out = cur
-			return nil
-		}
-		at := ch.at()
-		sensor.Version = cur.Version + 1
-		sensor.UpdatedAt = at
-		doc, err := document(sensor)
-		if err != nil {
-			return fmt.Errorf("store: update: %w", err)
-		}
-		ts := at.Format(timeFormat)
-		res, err := tx.ExecContext(ctx, `UPDATE sensors SET status = ?, category = ?, version = ?, updated_at = ?, document = ?
-			WHERE id = ? AND version = ?`, sensor.Status, sensor.Category, sensor.Version, ts, string(doc), sensor.ID, cur.Version)
-		if err != nil {
-			return fmt.Errorf("store: update %s: %w", sensor.ID, err)
-		}
-		if n, err := res.RowsAffected(); err != nil || n != 1 {
-			return fmt.Errorf("store: update %s: %w", sensor.ID, ErrConflict)
-		}
-		if err := addVersion(ctx, tx, sensor.ID, sensor.Version, doc, ts, ch, strings.Join(changed, ", ")); err != nil {
-			return fmt.Errorf("store: update %s: %w", sensor.ID, err)
-		}
-		sensor.URL = ""
-		out = sensor
-		return nil
+		var err error
+		out, err = update(ctx, tx, sensor, ch)
+		return err
 	})
 	return out, err
+}
+
+// update is Update within the write transaction tx, sensor and ch being
+// valid.
+func update(ctx context.Context, tx *sql.Tx, sensor registryapi.Sensor, ch Change) (registryapi.Sensor, error) {
+	cur, err := get(ctx, tx, sensor.ID)
+	if err != nil {
+		return registryapi.Sensor{}, fmt.Errorf("store: update: %w", err)
+	}
+	if cur.Version != sensor.Version {
+		return registryapi.Sensor{}, fmt.Errorf("store: update %s from version %d: %w (now at version %d)", sensor.ID, sensor.Version, ErrConflict, cur.Version)
+	}
+	changed, err := changedFields(cur, sensor)
+	if err != nil {
+		return registryapi.Sensor{}, fmt.Errorf("store: update %s: %w", sensor.ID, err)
+	}
+	if len(changed) == 0 {
+		return cur, nil
+	}
+	at := ch.at()
+	sensor.Version = cur.Version + 1
+	sensor.UpdatedAt = at
+	doc, err := document(sensor)
+	if err != nil {
+		return registryapi.Sensor{}, fmt.Errorf("store: update: %w", err)
+	}
+	ts := at.Format(timeFormat)
+	res, err := tx.ExecContext(ctx, `UPDATE sensors SET status = ?, category = ?, version = ?, updated_at = ?, document = ?
+		WHERE id = ? AND version = ?`, sensor.Status, sensor.Category, sensor.Version, ts, string(doc), sensor.ID, cur.Version)
+	if err != nil {
+		return registryapi.Sensor{}, fmt.Errorf("store: update %s: %w", sensor.ID, err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n != 1 {
+		return registryapi.Sensor{}, fmt.Errorf("store: update %s: %w", sensor.ID, ErrConflict)
+	}
+	if err := addVersion(ctx, tx, sensor.ID, sensor.Version, doc, ts, ch, strings.Join(changed, ", ")); err != nil {
+		return registryapi.Sensor{}, fmt.Errorf("store: update %s: %w", sensor.ID, err)
+	}
+	sensor.URL = ""
+	return sensor, nil
 }
 
 // changedFields returns the JSON names of the top-level fields that differ

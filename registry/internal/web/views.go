@@ -194,7 +194,11 @@ type entryView struct {
 	ReadingRows []readingRow
 	History     []versionRow
 	JSONURL     string
+	Signs       []signLinks
 }
+
+// signLinks are the links to an entry's printable sign in one size.
+type signLinks struct{ Label, PDF, SVG string }
 
 // ReadingsState says what the latest-readings section shows.
 type ReadingsState int
@@ -278,6 +282,9 @@ func (l localizer) entry(e Entry, loc *time.Location) entryView {
 
 		Readings: e.State,
 		JSONURL:  registryapi.PathSensors + "/" + url.PathEscape(s.ID),
+	}
+	for _, size := range []string{"a5", "a6"} {
+		v.Signs = append(v.Signs, signLinks{Label: l.T("entry.sign." + size), PDF: SignPath(s.ID, "pdf", size), SVG: SignPath(s.ID, "svg", size)})
 	}
 	if s.CommissionedAt != nil {
 		v.Commissioned = l.Date(s.CommissionedAt.In(loc))

@@ -54,7 +54,7 @@ func New(loc *time.Location) (*Pages, error) {
 	for lang, msgs := range catalogue() {
 		p.langs[lang] = localizer{lang: lang, msgs: msgs}
 	}
-	for _, name := range []string{"list", "entry", "notfound", "error"} {
+	for _, name := range []string{"list", "entry", "notfound", "error", "login", "denied", "accounts", "tokens", "password"} {
 		t, err := template.New(name).Funcs(template.FuncMap{
 			"contactData": func(l localizer, c contactView) contactData { return contactData{l, c} },
 		}).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
@@ -73,6 +73,11 @@ func (p *Pages) CSS() []byte { return css }
 type Request struct {
 	Lang string // "fr" or "en", from Negotiate
 	Path string // the URL path, for the language switch
+	// CSRFToken is the signed-in person's session CSRF token, which forms
+	// carry ({{template "csrf" $}}); Role is their role. Both are empty for
+	// the public.
+	CSRFToken string
+	Role      string
 }
 
 // page is the data of the layout.
@@ -89,6 +94,9 @@ type page struct {
 	LicenceURL string
 	APIURL     string
 	Body       any
+	CSRFToken  string     // for {{template "csrf" $}}
+	Staff      *staffView // nil for the public
+	LoginURL   string
 }
 
 func (p *Pages) localizer(lang string) localizer {
@@ -117,6 +125,9 @@ func (p *Pages) render(w io.Writer, name string, r Request, title string, body a
 		LicenceURL: dtpr.LicenceURL,
 		APIURL:     registryapi.PathSensors,
 		Body:       body,
+		CSRFToken:  r.CSRFToken,
+		Staff:      l.staff(r),
+		LoginURL:   l.link(LoginPath),
 	}
 	// Render to a buffer: a template error must not leave half a page.
 	var buf bytes.Buffer
