@@ -19,6 +19,7 @@ const (
 	defaultHTTPListen       = "127.0.0.1:9464"
 	defaultRegistryURL      = "http://127.0.0.1:8080"
 	defaultAllowListRefresh = 30 * time.Second
+	defaultLastSeenInterval = time.Minute
 	defaultDataDir          = "var/gateway"
 	defaultClientID         = "civisens-gateway"
 	defaultInfluxURL        = "http://127.0.0.1:8086"
@@ -51,6 +52,10 @@ type Config struct {
 	RegistryToken string
 	// AllowListRefresh is how often the allow-list is asked for. Default 30s.
 	AllowListRefresh time.Duration
+	// LastSeenInterval is how often the gateway tells the registry which
+	// sensors it heard and which unknown ids published (package lastseen);
+	// only with a RegistryToken. Default 1m.
+	LastSeenInterval time.Duration
 	// DataDir holds the gateway's state: the last-known-good allow-list
 	// (next: the spool). Default var/gateway.
 	DataDir string
@@ -96,6 +101,7 @@ func (c Config) withDefaults() Config {
 	set(&c.HTTPListen, defaultHTTPListen)
 	set(&c.RegistryURL, defaultRegistryURL)
 	setD(&c.AllowListRefresh, defaultAllowListRefresh)
+	setD(&c.LastSeenInterval, defaultLastSeenInterval)
 	set(&c.DataDir, defaultDataDir)
 	set(&c.ClientID, defaultClientID)
 	set(&c.InfluxURL, defaultInfluxURL)
@@ -133,6 +139,9 @@ func (c Config) Validate() error {
 	}
 	if c.AllowListRefresh < time.Second {
 		bad("allowlist-refresh", "%v is below 1s", c.AllowListRefresh)
+	}
+	if c.LastSeenInterval < time.Second {
+		bad("lastseen-interval", "%v is below 1s", c.LastSeenInterval)
 	}
 	if strings.ContainsAny(c.ClientID, "+#/") || len(c.ClientID) > 65535 {
 		bad("client-id", "%q is not an MQTT client id", c.ClientID)
@@ -177,6 +186,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("registry_url", c.RegistryURL),
 		slog.String("registry_token", redactSecret(c.RegistryToken)),
 		slog.Duration("allowlist_refresh", c.AllowListRefresh),
+		slog.Duration("lastseen_interval", c.LastSeenInterval),
 		slog.String("data_dir", c.DataDir),
 		slog.String("client_id", c.ClientID),
 		slog.String("influx_url", c.InfluxURL),
@@ -248,6 +258,7 @@ func options() []option {
 		{"registry-url", "REGISTRY_URL", "URL", defaultRegistryURL, "registry whose allow-list says which sensors are accepted", setString(func(c *Config) *string { return &c.RegistryURL })},
 		{"registry-token", "GATEWAY_REGISTRY_TOKEN", "TOKEN", "", "the gateway's API token on the registry (role gateway), sent as a bearer token", setString(func(c *Config) *string { return &c.RegistryToken })},
 		{"allowlist-refresh", "GATEWAY_ALLOWLIST_REFRESH", "DURATION", formatDuration(defaultAllowListRefresh), "how often the allow-list is asked for (with its ETag)", setDuration(func(c *Config) *time.Duration { return &c.AllowListRefresh })},
+		{"lastseen-interval", "GATEWAY_LASTSEEN_INTERVAL", "DURATION", formatDuration(defaultLastSeenInterval), "how often the registry is told which sensors were heard and which unknown ids published (needs -registry-token)", setDuration(func(c *Config) *time.Duration { return &c.LastSeenInterval })},
 		{"data-dir", "GATEWAY_DATA_DIR", "DIR", defaultDataDir, "folder of the gateway's state (last-known-good allow-list)", setString(func(c *Config) *string { return &c.DataDir })},
 		{"client-id", "GATEWAY_CLIENT_ID", "ID", defaultClientID, "MQTT client id of the gateway's persistent session", setString(func(c *Config) *string { return &c.ClientID })},
 		{"influx-url", "INFLUX_URL", "URL", defaultInfluxURL, "InfluxDB server", setString(func(c *Config) *string { return &c.InfluxURL })},

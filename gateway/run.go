@@ -14,6 +14,7 @@ import (
 	"github.com/civisens/civisens/gateway/internal/allowlist"
 	"github.com/civisens/civisens/gateway/internal/broker"
 	"github.com/civisens/civisens/gateway/internal/ingest"
+	"github.com/civisens/civisens/gateway/internal/lastseen"
 	"github.com/civisens/civisens/gateway/internal/metrics"
 	"github.com/civisens/civisens/gateway/internal/sink"
 	"github.com/civisens/civisens/gateway/internal/validate"
@@ -97,12 +98,27 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		reg.GaugeFunc("civisens_gateway_broker_clients", "Clients connected to the embedded broker.", func() float64 { return float64(b.Stats().ClientsConnected) })
 	}
 
+	// What the gateway hears goes to the registry's quality page; the
+	// registry wants the gateway's token for it.
+	var seen ingest.Observer
+	var reporter *lastseen.Reporter
+	if cfg.RegistryToken != "" {
+		reporter = lastseen.New(lastseen.Config{RegistryURL: cfg.RegistryURL, Token: cfg.RegistryToken, GatewayID: cfg.ClientID,
+			Interval: cfg.LastSeenInterval}, log.With("component", "lastseen"))
+		reg.CounterFunc("civisens_gateway_lastseen_reports_total", "Last-seen reports the registry accepted.", func() float64 { return float64(reporter.Stats().Reports) })
+		reg.CounterFunc("civisens_gateway_lastseen_failures_total", "Last-seen reports that failed (their content goes with the next one).", func() float64 { return float64(reporter.Stats().Failures) })
+		seen = reporter
+	} else {
+		log.Info("last-seen reports off: no -registry-token")
+	}
+
 	ing := ingest.New(ingest.Config{
 		BrokerURL:     brokerURL,
 		ClientID:      cfg.ClientID,
 		BatchSize:     cfg.BatchSize,
 		FlushInterval: cfg.FlushInterval,
 		Rules:         validate.Rules{MaxPast: cfg.MaxPast, MaxFuture: cfg.MaxFuture},
+		Seen:          seen,
 	}, al, snk, log.With("component", "ingest"), reg)
 
 	health := func() metrics.Health {
@@ -133,6 +149,9 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	defer wg.Wait()
 	al.Start(ctx) // logs what it could not do
 	wg.Go(func() { al.Run(ctx) })
+	if reporter != nil {
+		wg.Go(func() { reporter.Run(ctx) })
+	}
 
 	select {
 	case <-al.Ready():

@@ -62,7 +62,7 @@ func TestDefaults(t *testing.T) {
 	}
 	want := Config{
 		MQTTListen: "127.0.0.1:1883", HTTPListen: "127.0.0.1:9464", RegistryURL: "http://127.0.0.1:8080",
-		AllowListRefresh: 30 * time.Second, DataDir: "var/gateway", ClientID: "civisens-gateway",
+		AllowListRefresh: 30 * time.Second, LastSeenInterval: time.Minute, DataDir: "var/gateway", ClientID: "civisens-gateway",
 		InfluxURL: "http://127.0.0.1:8086", InfluxBucket: "civisens", BatchSize: 500, FlushInterval: time.Second,
 		MaxFuture: 5 * time.Minute, MaxPast: 7 * 24 * time.Hour, LogLevel: "info",
 	}
@@ -79,6 +79,7 @@ func TestEnvironmentAndFlags(t *testing.T) {
 		"BROKER_URL":                "tcp://broker.local:1883",
 		"GATEWAY_HTTP_LISTEN":       "0.0.0.0:9999",
 		"GATEWAY_ALLOWLIST_REFRESH": "2m",
+		"GATEWAY_LASTSEEN_INTERVAL": "5m",
 		"GATEWAY_MAX_PAST":          "30d",
 		"INFLUX_TOKEN":              "admin:s3cret",
 		"GATEWAY_BATCH_SIZE":        "not a number", // overridden by the flag: not an error
@@ -89,7 +90,7 @@ func TestEnvironmentAndFlags(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := Config{
-		BrokerURL: "tcp://broker.local:1883", HTTPListen: "0.0.0.0:9999", AllowListRefresh: 2 * time.Minute,
+		BrokerURL: "tcp://broker.local:1883", HTTPListen: "0.0.0.0:9999", AllowListRefresh: 2 * time.Minute, LastSeenInterval: 5 * time.Minute,
 		MaxPast: 30 * 24 * time.Hour, MaxFuture: 90 * time.Second, InfluxToken: "admin:s3cret",
 		BatchSize: 100, ClientID: "from-flag",
 	}
@@ -114,6 +115,7 @@ func TestBadConfiguration(t *testing.T) {
 		{"1.x token", []string{"-influx-token", "abcdef"}, nil, []string{"-influx-token", "user:password"}},
 		{"1.x bucket", []string{"-influx-bucket", "a/b/c"}, nil, []string{"-influx-bucket"}},
 		{"refresh too often", []string{"-allowlist-refresh", "10ms"}, nil, []string{"-allowlist-refresh"}},
+		{"last-seen too often", []string{"-lastseen-interval", "100ms"}, nil, []string{"-lastseen-interval"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := run(context.Background(), tc.args, env(tc.env), &bytes.Buffer{}, &bytes.Buffer{})

@@ -83,6 +83,22 @@ type config struct {
 	// ImportMaxSize bounds the body of POST /api/v1/import ("10MiB",
 	// "512KiB", or bytes); default 10MiB.
 	ImportMaxSize string
+
+	// Provisioning (provision_config.go). TerritoryName names the
+	// territory, e.g. "Commune de Valmont-sur-Lise"; TerritoryBBox is its
+	// bounding box "minLon,minLat,maxLon,maxLat" (WGS84), outside which
+	// publication is refused; FunctionalContact is the organisation's
+	// functional mailbox, which refuses personal-looking public contacts.
+	// Empty: not checked — but -demo with none of the three set checks the
+	// demo town's.
+	TerritoryName     string
+	TerritoryBBox     string
+	FunctionalContact string
+	// GatewayToken, when set, is ensured at start as the API token of
+	// role gateway named "bootstrap-gateway" (stored hashed).
+	GatewayToken secret
+	// MaxBodySize bounds every request body but an import's; default 1MiB.
+	MaxBodySize string
 }
 
 // secret is a value that logs redacted.
@@ -115,6 +131,11 @@ func (c config) LogValue() slog.Value {
 		slog.String("publisher_name", c.PublisherName),
 		slog.String("publisher_url", c.PublisherURL),
 		slog.String("import_max_size", c.ImportMaxSize),
+		slog.String("territory_name", c.TerritoryName),
+		slog.String("territory_bbox", c.TerritoryBBox),
+		slog.String("functional_contact", c.FunctionalContact),
+		slog.Any("gateway_token", c.GatewayToken),
+		slog.String("max_body_size", c.MaxBodySize),
 	)
 }
 
@@ -132,7 +153,7 @@ func (c config) withDefaults() config {
 	set(&c.InfluxBucket, defaultInfluxBucket)
 	set(&c.LogLevel, defaultLogLevel)
 	set(&c.Timezone, defaultTimezone)
-	return c.withOpenDataDefaults()
+	return c.withOpenDataDefaults().withProvisionDefaults()
 }
 
 // Validate checks the configuration, with its defaults applied, and lists
@@ -172,6 +193,7 @@ func (c config) Validate() error {
 		bad("timezone %q: %v", c.Timezone, err)
 	}
 	c.validateOpenData(bad)
+	c.validateProvision(bad)
 	return errors.Join(errs...)
 }
 
@@ -199,6 +221,11 @@ func options(c *config) []option {
 		{"publisher-name", "REGISTRY_PUBLISHER_NAME", "name", "", "publisher of the DCAT-AP record; empty: the accountable organisation most entries name", &c.PublisherName, nil},
 		{"publisher-url", "REGISTRY_PUBLISHER_URL", "url", "", "the publisher's web site", &c.PublisherURL, nil},
 		{"import-max-size", "REGISTRY_IMPORT_MAX_SIZE", "size", defaultImportMaxSize, "largest body of POST /api/v1/import (413 beyond)", &c.ImportMaxSize, nil},
+		{"territory-name", envTerritoryName, "name", "", "the territory's name, e.g. \"Commune de Valmont-sur-Lise\" (-demo: the demo town's)", &c.TerritoryName, nil},
+		{"territory-bbox", envTerritoryBBox, "box", "", "minLon,minLat,maxLon,maxLat: publication refuses places outside; empty: not checked", &c.TerritoryBBox, nil},
+		{"functional-contact", envFunctionalContact, "email", "", "the organisation's functional mailbox; refuses public contacts that look personal", &c.FunctionalContact, nil},
+		{"gateway-token", "REGISTRY_GATEWAY_TOKEN", "token", "", "ensure this API token (cvs_…) of role gateway, named bootstrap-gateway", (*string)(&c.GatewayToken), nil},
+		{"max-body-size", "REGISTRY_MAX_BODY_SIZE", "size", defaultMaxBodySize, "largest request body but an import's (413 beyond)", &c.MaxBodySize, nil},
 	}
 }
 

@@ -39,6 +39,11 @@ The file is CSV (RFC 4180, UTF-8) in the columns of the register's CSV
 export, plus an optional source_ref column, or a GeoJSON FeatureCollection
 whose properties are entries; see the registry's README, "Import".
 
+Rows that claim a published state are checked against the publication
+rules, the territory included: REGISTRY_TERRITORY_NAME,
+REGISTRY_TERRITORY_BBOX and REGISTRY_FUNCTIONAL_CONTACT, as the server
+reads them (unset: no bounding box, no contact check).
+
 The report is printed on standard output. Exit status: 0 when every row
 imported (or would, with -dry-run), 1 when a row was refused or the file
 cannot be read (its line is given), 2 on a bad command line.
@@ -107,17 +112,21 @@ func importCommand(ctx context.Context, args []string, getenv func(string) strin
 		return fmt.Errorf("import: %s: %w", file, err)
 	}
 
+	territory, err := territoryFromEnv(getenv) // the server's REGISTRY_TERRITORY_* (provision_config.go)
+	if err != nil {
+		return fail(err)
+	}
+
 	st, err := store.Open(ctx, *db)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
 	report, err := importer.Run(ctx, st, records, importer.Options{
-		File:   filepath.Base(file),
-		DryRun: *dryRun,
-		Change: store.Change{ActorRole: catalog.RoleAdministrator, Actor: "cli", Reason: *reason},
-		// The register's territory is not configurable yet: the bounding
-		// box is not checked (the other publication rules are).
+		File:      filepath.Base(file),
+		DryRun:    *dryRun,
+		Change:    store.Change{ActorRole: catalog.RoleAdministrator, Actor: "cli", Reason: *reason},
+		Territory: territory,
 	})
 	if err != nil {
 		return err

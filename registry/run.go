@@ -65,6 +65,9 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	}
 	defer st.Close()
 
+	if err := ensureGatewayToken(ctx, st, cfg, rlog); err != nil { // provision_config.go
+		return err
+	}
 	if cfg.Demo {
 		seeded, err := demo.Seed(ctx, st)
 		if err != nil {
@@ -85,14 +88,16 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	bucket := dashboards.FluxBucket(cfg.InfluxOrg, cfg.InfluxBucket)
 	rlog.Info("reading latest readings from InfluxDB", "url", cfg.InfluxURL, "bucket", bucket)
 
-	h, err := httpapi.NewHandler(cfg.openDataDeps(httpapi.Deps{ // + licence, publisher, import size: opendata_config.go
+	// + licence, publisher, import size (opendata_config.go); territory,
+	// body size (provision_config.go).
+	h, err := httpapi.NewHandler(cfg.provisionDeps(cfg.openDataDeps(httpapi.Deps{
 		Sensors:   st,
 		Accounts:  st, // accounts, sessions, API tokens
 		Readings:  dashboards.NewReader(influx.QueryAPI(cfg.InfluxOrg), bucket),
 		PublicURL: cfg.PublicURL,
 		Log:       log,
 		Location:  loc,
-	}))
+	})))
 	if err != nil {
 		return err
 	}

@@ -255,6 +255,8 @@ func TestEnvironmentFallback(t *testing.T) {
 		OpenDataLicence:    opendata.LicenceOuverte.Name,
 		OpenDataLicenceURL: opendata.LicenceOuverte.URL,
 		ImportMaxSize:      defaultImportMaxSize,
+		// Provisioning (provision_config.go).
+		MaxBodySize: defaultMaxBodySize,
 	}
 	if cfg != want {
 		t.Errorf("config = %+v\nwant %+v", cfg, want)

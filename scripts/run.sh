@@ -28,6 +28,29 @@ export GATEWAY_DATA_DIR=${GATEWAY_DATA_DIR:-$VAR_DIR/gateway}
 INFLUXD_PORT=${INFLUXD_PORT:-8086}
 INFLUXD_RPC_PORT=${INFLUXD_RPC_PORT:-8088}
 
+# The gateway's API token on the registry (role gateway): generated once into
+# $VAR_DIR/secrets/gateway-token (mode 0600), ensured by the registry at start
+# (REGISTRY_GATEWAY_TOKEN) and sent by the gateway (GATEWAY_REGISTRY_TOKEN).
+# Set REGISTRY_GATEWAY_TOKEN, or GATEWAY_REGISTRY_TOKEN alone for a token you
+# created at /admin/tokens, to use your own.
+if [ -z "${REGISTRY_GATEWAY_TOKEN:-}" ] && [ -z "${GATEWAY_REGISTRY_TOKEN:-}" ]; then
+	secret="$VAR_DIR/secrets/gateway-token"
+	if [ ! -s "$secret" ]; then
+		(
+			umask 077
+			mkdir -p "$VAR_DIR/secrets" &&
+				printf 'cvs_%s\n' "$(head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')" >"$secret.tmp" &&
+				mv "$secret.tmp" "$secret"
+		) || { printf 'civisens: cannot write %s\n' "$secret" >&2; exit 1; }
+	fi
+	chmod 600 "$secret"
+	REGISTRY_GATEWAY_TOKEN=$(cat "$secret")
+fi
+if [ -n "${REGISTRY_GATEWAY_TOKEN:-}" ]; then
+	export REGISTRY_GATEWAY_TOKEN
+	export GATEWAY_REGISTRY_TOKEN=${GATEWAY_REGISTRY_TOKEN:-$REGISTRY_GATEWAY_TOKEN}
+fi
+
 names=()
 pids=()
 stopping=0

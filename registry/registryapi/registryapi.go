@@ -1,6 +1,8 @@
 // Package registryapi is the JSON that the civisens registry serves: the
-// public register entries (GET /api/v1/sensors, GET /api/v1/sensors/{id}) and
-// the gateway's view of the register (GET /api/v1/gateway/allowlist).
+// public register entries (GET /api/v1/sensors, GET /api/v1/sensors/{id}),
+// the gateway's view of the register (GET /api/v1/gateway/allowlist),
+// citizens' reports (reports.go), and what a gateway tells the registry it
+// saw (POST /api/v1/gateway/seen, seen.go).
 //
 // It is a contract package: the registry produces it, the gateway and the
 // firmware bridge consume it, and it imports only the standard library. Field
@@ -171,8 +173,12 @@ type Sensor struct {
 	Version          int        `json:"version"`
 	CommissionedAt   *time.Time `json:"commissioned_at,omitempty"`
 	DecommissionedAt *time.Time `json:"decommissioned_at,omitempty"`
-	UpdatedAt        time.Time  `json:"updated_at"`
-	URL              string     `json:"url,omitempty"` // the entry's stable public page
+	// ActiveUntil is the planned end of service (a lease, an experiment's
+	// end): past it, the register's quality page flags an entry still in
+	// service. It is shown publicly as "en service jusqu'au".
+	ActiveUntil *time.Time `json:"active_until,omitempty"`
+	UpdatedAt   time.Time  `json:"updated_at"`
+	URL         string     `json:"url,omitempty"` // the entry's stable public page
 }
 
 // SensorList is the answer of GET /api/v1/sensors.
@@ -223,6 +229,10 @@ type Problem struct {
 
 // FieldError is one problem with one field of a submitted entry.
 type FieldError struct {
-	Field   string `json:"field"`
+	Field string `json:"field"`
+	// Code names the problem, stably (e.g. "required", "location.outside"),
+	// whatever the language of Message; empty for problems that have no
+	// code yet (some import reasons).
+	Code    string `json:"code,omitempty"`
 	Message string `json:"message"`
 }

@@ -31,6 +31,11 @@
 // published. Every refusal is also logged, at most once a minute per reason
 // and sensor (package ratelog).
 //
+// An [Observer] (Config.Seen) hears, with the time of arrival, each message
+// of a known sensor that had a reading accepted, and each message of a
+// sensor absent from the allow-list, whatever its payload; package lastseen
+// reports them to the registry's quality page.
+//
 // # Commit and acknowledgement
 //
 // Accepted readings are gathered into a batch, which is handed to the

@@ -30,6 +30,14 @@ type AllowList interface {
 	Lookup(id string) (registryapi.GatewaySensor, bool)
 }
 
+// Observer hears which sensors the ingester accepts readings from, and
+// which sensors absent from the allow-list publish; package lastseen
+// reports them to the registry. Its methods must not block.
+type Observer interface {
+	Accepted(sensor string, at time.Time)
+	Unknown(sensor string, at time.Time)
+}
+
 // Message is what the ingester needs of an MQTT message; paho's Message
 // satisfies it.
 type Message interface {
@@ -77,6 +85,10 @@ type Config struct {
 	Limits senml.Limits
 	// Now is the clock; time.Now if nil.
 	Now func() time.Time
+	// Seen, when not nil, hears each message of a known sensor with an
+	// accepted reading, and each message of an unknown sensor, with its
+	// time of arrival.
+	Seen Observer
 }
 
 func (c Config) withDefaults() Config {
@@ -273,6 +285,8 @@ func (in *Ingester) process(ctx context.Context, m inbound) []validate.Accepted 
 	label := ""
 	if known {
 		label = sensor
+	} else if in.cfg.Seen != nil {
+		in.cfg.Seen.Unknown(sensor, m.at) // whatever its payload: the id is what the register lacks
 	}
 	pack, err := in.cfg.Limits.Decode(m.msg.Payload())
 	if err != nil {
@@ -302,6 +316,9 @@ func (in *Ingester) process(ctx context.Context, m inbound) []validate.Accepted 
 		out = append(out, a)
 	}
 	in.readingsAccepted.Add(uint64(len(out)))
+	if len(out) > 0 && in.cfg.Seen != nil {
+		in.cfg.Seen.Accepted(sensor, m.at)
+	}
 	return out
 }
 

@@ -32,6 +32,15 @@ type BBox struct {
 	MinLat, MinLon, MaxLat, MaxLon float64
 }
 
+// label names the territory in problems: its name, or its bounding box.
+func (t Territory) label() string {
+	if t.Name != "" {
+		return t.Name
+	}
+	b := t.BBox
+	return fmt.Sprintf("%g,%g,%g,%g", b.MinLon, b.MinLat, b.MaxLon, b.MaxLat)
+}
+
 // IsZero reports whether b is the zero BBox, which checks nothing.
 func (b BBox) IsZero() bool { return b == BBox{} }
 
@@ -82,20 +91,20 @@ func LooksPersonal(email string) bool {
 	return !functionalWord(first) && !functionalWord(last)
 }
 
-// problems collects FieldErrors.
-type problems []registryapi.FieldError
+// problems collects Problems.
+type problems Problems
 
-func (p *problems) add(field, format string, args ...any) {
-	*p = append(*p, registryapi.FieldError{Field: field, Message: fmt.Sprintf(format, args...)})
+func (p *problems) add(field, code string, args ...any) {
+	*p = append(*p, Problem{Field: field, Code: code, Args: args})
 }
 
 // text requires a bilingual text: French always, English when both.
 func (p *problems) text(field string, t registryapi.Text, both bool) {
 	if strings.TrimSpace(t.FR) == "" {
-		p.add(field+".fr", "is required")
+		p.add(field+".fr", "required")
 	}
 	if both && strings.TrimSpace(t.EN) == "" {
-		p.add(field+".en", "is required")
+		p.add(field+".en", "required")
 	}
 }
 
@@ -105,21 +114,21 @@ func (p *problems) ids(field, category string, ids []string, min, max int) {
 	v := dtpr.Device()
 	if len(ids) < min {
 		if min == 1 {
-			p.add(field, "needs at least one %s element", category)
+			p.add(field, "dtpr.at_least_one", facet(category))
 		} else {
-			p.add(field, "needs at least %d %s elements", min, category)
+			p.add(field, "dtpr.at_least", min, facet(category))
 		}
 	}
 	if max > 0 && len(ids) > max {
-		p.add(field, "has %d elements; at most %d are allowed", len(ids), max)
+		p.add(field, "dtpr.too_many", len(ids), max)
 	}
 	for i, id := range ids {
 		f := fmt.Sprintf("%s[%d]", field, i)
 		switch {
 		case !v.Has(category, id):
-			p.add(f, "%q is not a DTPR %s element", id, category)
+			p.add(f, "dtpr.unknown", id, facet(category))
 		case slices.Index(ids, id) < i:
-			p.add(f, "%q is listed twice", id)
+			p.add(f, "duplicate", id)
 		}
 	}
 }
@@ -127,13 +136,13 @@ func (p *problems) ids(field, category string, ids []string, min, max int) {
 func (p *problems) webURL(field, s string, required bool) {
 	if s == "" {
 		if required {
-			p.add(field, "is required")
+			p.add(field, "required")
 		}
 		return
 	}
 	u, err := url.Parse(s)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		p.add(field, "%q is not an http(s) URL", s)
+		p.add(field, "url.invalid", s)
 	}
 }
 
@@ -143,32 +152,40 @@ func (p *problems) email(field, s string) {
 	}
 	a, err := mail.ParseAddress(s)
 	if err != nil || a.Address != s || a.Name != "" {
-		p.add(field, "%q is not an e-mail address", s)
+		p.add(field, "email.invalid", s)
 	}
 }
 
 func (p *problems) contact(field string, c registryapi.Contact) {
 	if c.Email == "" && c.URL == "" {
-		p.add(field, "needs an e-mail address or a contact form URL")
+		p.add(field, "contact.required")
 	}
 	p.email(field+".email", c.Email)
 	p.webURL(field+".url", c.URL, false)
 }
 
 // CheckPublishable checks that s may be published on territory t, and
-// returns every problem found, field by field; none means it may be
-// published. Fields are named by their JSON path ("name.en",
-// "quantities[1].unit").
+// returns every problem found, field by field, in English; none means it
+// may be published. Fields are named by their JSON path ("name.en",
+// "quantities[1].unit"); each problem has its stable code. [Publishable]
+// gives the same problems, to be put in any language.
 func CheckPublishable(s registryapi.Sensor, t Territory) []registryapi.FieldError {
+	return Publishable(s, t).In(LangEN)
+}
+
+// Publishable checks that s may be published on territory t, and returns
+// every problem found, field by field, in no language yet; none means it
+// may be published.
+func Publishable(s registryapi.Sensor, t Territory) Problems {
 	var p problems
 
 	// Identity.
 	if !ValidSensorID(s.ID) {
-		p.add("id", "%q is not a sensor id: ^[a-z0-9][a-z0-9-]{2,62}$", s.ID)
+		p.add("id", "id.invalid", s.ID)
 	}
 	p.text("name", s.Name, true)
 	if !ValidCategory(s.Category) {
-		p.add("category", "%q is not one of %s", s.Category, strings.Join(registryapi.Categories, ", "))
+		p.add("category", "category.invalid", s.Category, strings.Join(registryapi.Categories, ", "))
 	}
 	p.ids("technology", dtpr.Tech, s.Technology, 1, 0)
 	p.text("attached_to", s.AttachedTo, true)
@@ -183,8 +200,7 @@ func CheckPublishable(s registryapi.Sensor, t Territory) []registryapi.FieldErro
 	}
 	p.contact("public_contact", s.PublicContact)
 	if t.FunctionalEmail != "" && s.PublicContact.Email != t.FunctionalEmail && LooksPersonal(s.PublicContact.Email) {
-		p.add("public_contact.email", "%q looks like a named person's address (firstname.lastname@); use a functional mailbox such as %s",
-			s.PublicContact.Email, t.FunctionalEmail)
+		p.add("public_contact.email", "contact.personal", s.PublicContact.Email, t.FunctionalEmail)
 	}
 	p.contact("dpo_contact", s.DPOContact)
 
@@ -207,7 +223,7 @@ func CheckPublishable(s registryapi.Sensor, t Territory) []registryapi.FieldErro
 	p.ids("access", dtpr.Access, s.Access, 1, 0)
 	if s.OpenData {
 		if s.OpenDataLicence == "" {
-			p.add("open_data_licence", "is required for open data")
+			p.add("open_data_licence", "open_data_licence.required")
 		}
 		p.webURL("open_data_url", s.OpenDataURL, true)
 	} else {
@@ -215,30 +231,30 @@ func CheckPublishable(s registryapi.Sensor, t Territory) []registryapi.FieldErro
 	}
 
 	// Where.
-	checkLocation(&p, s.Location, t.BBox)
+	checkLocation(&p, s.Location, t)
 
 	// Lifecycle.
 	if !ValidStatus(s.Status) {
-		p.add("status", "%q is not one of %s", s.Status, strings.Join(Statuses(), ", "))
+		p.add("status", "status.invalid", s.Status, strings.Join(Statuses(), ", "))
 	}
 	if s.CommissionedAt == nil {
-		p.add("commissioned_at", "is required")
+		p.add("commissioned_at", "required")
 	}
 	if s.Status == registryapi.StatusRetired && s.DecommissionedAt == nil {
-		p.add("decommissioned_at", "is required for a retired sensor")
+		p.add("decommissioned_at", "decommissioned_at.retired")
 	}
 	if s.CommissionedAt != nil && s.DecommissionedAt != nil && s.DecommissionedAt.Before(*s.CommissionedAt) {
-		p.add("decommissioned_at", "is before commissioned_at")
+		p.add("decommissioned_at", "decommissioned_at.before")
 	}
-	return p
+	return Problems(p)
 }
 
 func checkTags(p *problems, s registryapi.Sensor) {
 	if !tagValueRE.MatchString(s.Site) {
-		p.add("site", "%q is not a site key: ^[a-z0-9][a-z0-9-]{0,62}$ (a building, a car park, a street)", s.Site)
+		p.add("site", "site.invalid", s.Site)
 	}
 	if len(s.Tags) > maxTags {
-		p.add("tags", "has %d tags; at most %d are allowed", len(s.Tags), maxTags)
+		p.add("tags", "tags.too_many", len(s.Tags), maxTags)
 	}
 	keys := make([]string, 0, len(s.Tags))
 	for k := range s.Tags {
@@ -249,34 +265,34 @@ func checkTags(p *problems, s registryapi.Sensor) {
 		f := "tags." + k
 		switch {
 		case !tagKeyRE.MatchString(k):
-			p.add(f, "%q is not a tag name: ^[a-z][a-z0-9_]{0,30}$", k)
+			p.add(f, "tag.name_invalid", k)
 		case k == "sensor" || k == "site":
-			p.add(f, "%q is set by the gateway and cannot be a tag of the entry", k)
+			p.add(f, "tag.reserved", k)
 		case slices.ContainsFunc(s.Quantities, func(q registryapi.Quantity) bool { return q.Name == k }):
-			p.add(f, "%q is also a quantity name", k)
+			p.add(f, "tag.quantity_name", k)
 		}
 		if v := s.Tags[k]; !tagValueRE.MatchString(v) {
-			p.add(f, "%q is not a tag value: ^[a-z0-9][a-z0-9-]{0,62}$", v)
+			p.add(f, "tag.value_invalid", v)
 		}
 	}
 }
 
 func checkQuantities(p *problems, qs []registryapi.Quantity) {
 	if len(qs) == 0 {
-		p.add("quantities", "needs at least one declared quantity")
+		p.add("quantities", "quantities.required")
 	}
 	seen := map[string]bool{}
 	for i, q := range qs {
 		f := fmt.Sprintf("quantities[%d]", i)
 		switch {
 		case !ValidQuantityName(q.Name):
-			p.add(f+".name", "%q is not a SenML name: ^[a-z][a-z0-9_]{0,62}$", q.Name)
+			p.add(f+".name", "quantity.name", q.Name)
 		case seen[q.Name]:
-			p.add(f+".name", "%q is declared twice", q.Name)
+			p.add(f+".name", "quantity.twice", q.Name)
 		}
 		seen[q.Name] = true
 		if !ValidUnit(q.Unit) {
-			p.add(f+".unit", "%q is not a SenML unit", q.Unit)
+			p.add(f+".unit", "unit.invalid", q.Unit)
 		}
 		finite := true
 		for _, b := range []struct {
@@ -284,15 +300,15 @@ func checkQuantities(p *problems, qs []registryapi.Quantity) {
 			v    *float64
 		}{{"min", q.Min}, {"max", q.Max}} {
 			if b.v != nil && (math.IsNaN(*b.v) || math.IsInf(*b.v, 0)) {
-				p.add(f+"."+b.name, "is not a finite number")
+				p.add(f+"."+b.name, "number.not_finite")
 				finite = false
 			}
 		}
 		if finite && q.Min != nil && q.Max != nil && *q.Min >= *q.Max {
-			p.add(f+".max", "%g is not above min %g", *q.Max, *q.Min)
+			p.add(f+".max", "range.inverted", *q.Max, *q.Min)
 		}
 		if q.PeriodSeconds < 0 {
-			p.add(f+".period_s", "%d is negative", q.PeriodSeconds)
+			p.add(f+".period_s", "period.negative", q.PeriodSeconds)
 		}
 		p.text(f+".label", q.Label, true)
 	}
@@ -301,7 +317,7 @@ func checkQuantities(p *problems, qs []registryapi.Quantity) {
 func checkPersonalData(p *problems, s registryapi.Sensor) {
 	id := s.Identifiability
 	if !slices.Contains(Identifiabilities(), id) {
-		p.add("identifiability", "%q is not one of %s", id, strings.Join(Identifiabilities(), ", "))
+		p.add("identifiability", "identifiability.invalid", id, strings.Join(Identifiabilities(), ", "))
 	}
 	switch id {
 	case registryapi.Pseudonymised, registryapi.DeidentifiedAtSource, registryapi.AggregateOnly:
@@ -309,26 +325,26 @@ func checkPersonalData(p *problems, s registryapi.Sensor) {
 	}
 	if id == registryapi.Identifiable || id == registryapi.Pseudonymised {
 		if s.DPIAReference == "" {
-			p.add("dpia_reference", "is required when the data is %s", id)
+			p.add("dpia_reference", "dpia.required", id)
 		}
 	}
 	personal := id != registryapi.NoPersonalData
 	switch {
 	case s.LegalBasis == "" && personal:
-		p.add("legal_basis", "is required unless the sensor collects no personal data")
+		p.add("legal_basis", "legal_basis.required")
 	case s.LegalBasis != "" && !slices.Contains(LegalBases(), s.LegalBasis):
-		p.add("legal_basis", "%q is not one of %s", s.LegalBasis, strings.Join(LegalBases(), ", "))
+		p.add("legal_basis", "legal_basis.invalid", s.LegalBasis, strings.Join(LegalBases(), ", "))
 	case s.LegalBasis == registryapi.BasisLegitimateInterest && s.Accountable.PublicAuthority:
-		p.add("legal_basis", "6-1-f (legitimate interest) is not available to a public authority in its public tasks (GDPR art. 6(1), last subparagraph); use 6-1-e with its legal text")
+		p.add("legal_basis", "legal_basis.public_authority")
 	case s.LegalBasis == registryapi.BasisLegalObligation || s.LegalBasis == registryapi.BasisPublicTask:
 		if strings.TrimSpace(s.LegalReference.FR) == "" {
-			p.add("legal_reference.fr", "is required with legal basis %s: name the legal text", s.LegalBasis)
+			p.add("legal_reference.fr", "legal_reference.required", s.LegalBasis)
 		}
 	}
 	if personal {
 		p.webURL("privacy_notice_url", s.PrivacyNoticeURL, true)
 		if s.Art30Record == "" {
-			p.add("art30_record", "is required unless the sensor collects no personal data (GDPR art. 30)")
+			p.add("art30_record", "art30.required")
 		}
 	} else {
 		p.webURL("privacy_notice_url", s.PrivacyNoticeURL, false)
@@ -337,17 +353,17 @@ func checkPersonalData(p *problems, s registryapi.Sensor) {
 
 func checkRetention(p *problems, r string) {
 	if r == "" {
-		p.add("retention", "is required: an ISO 8601 duration such as P1Y")
+		p.add("retention", "retention.required")
 		return
 	}
 	d, err := ParseDuration(r)
 	switch {
 	case err != nil:
-		p.add("retention", "%v", err)
+		p.add("retention", "retention.invalid", r)
 	case d.IsZero():
-		p.add("retention", "%q keeps nothing: state how long data is kept", r)
+		p.add("retention", "retention.zero", r)
 	case approxDays(d) > MaxRetentionYears*365:
-		p.add("retention", "%q is longer than %d years", r, MaxRetentionYears)
+		p.add("retention", "retention.too_long", r, MaxRetentionYears)
 	}
 }
 
@@ -357,37 +373,37 @@ func approxDays(d Duration) float64 {
 		(float64(d.Hours)+(float64(d.Minutes)+float64(d.Seconds)/60)/60)/24
 }
 
-func checkLocation(p *problems, l registryapi.Location, box BBox) {
+func checkLocation(p *problems, l registryapi.Location, t Territory) {
 	if len(l.Area) > 0 {
-		checkArea(p, l.Area, box)
+		checkArea(p, l.Area, t)
 		return
 	}
 	if l.Lat == 0 && l.Lon == 0 {
-		p.add("location", "is required: a WGS84 point, or an area for a mobile sensor")
+		p.add("location", "location.required")
 		return
 	}
 	if l.Lat < -90 || l.Lat > 90 || l.Lon < -180 || l.Lon > 180 || math.IsNaN(l.Lat) || math.IsNaN(l.Lon) {
-		p.add("location", "%g, %g is not a WGS84 position", l.Lat, l.Lon)
+		p.add("location", "location.invalid", l.Lat, l.Lon)
 		return
 	}
-	if !box.IsZero() && !box.Contains(l.Lat, l.Lon) {
-		p.add("location", "%g, %g is outside the territory", l.Lat, l.Lon)
+	if !t.BBox.IsZero() && !t.BBox.Contains(l.Lat, l.Lon) {
+		p.add("location", "location.outside", l.Lat, l.Lon, t.label())
 	}
 	if strings.TrimSpace(l.Address) == "" {
-		p.add("location.address", "is required for a sensor at a fixed place")
+		p.add("location.address", "address.required")
 	}
 }
 
-func checkArea(p *problems, ring [][2]float64, box BBox) {
+func checkArea(p *problems, ring [][2]float64, t Territory) {
 	if len(ring) < 4 || ring[0] != ring[len(ring)-1] {
-		p.add("location.area", "is not a closed ring of at least 4 [lon, lat] positions")
+		p.add("location.area", "area.not_ring")
 	}
 	for i, pos := range ring {
 		lon, lat := pos[0], pos[1]
 		if lat < -90 || lat > 90 || lon < -180 || lon > 180 {
-			p.add(fmt.Sprintf("location.area[%d]", i), "%g, %g is not a WGS84 [lon, lat] position", lon, lat)
-		} else if !box.IsZero() && !box.Contains(lat, lon) {
-			p.add(fmt.Sprintf("location.area[%d]", i), "%g, %g is outside the territory", lon, lat)
+			p.add(fmt.Sprintf("location.area[%d]", i), "area.invalid", lon, lat)
+		} else if !t.BBox.IsZero() && !t.BBox.Contains(lat, lon) {
+			p.add(fmt.Sprintf("location.area[%d]", i), "area.outside", lon, lat, t.label())
 		}
 	}
 }

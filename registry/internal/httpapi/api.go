@@ -84,10 +84,21 @@ func (h *handler) apiSensor(c *gin.Context) {
 	h.writeJSON(c, s)
 }
 
-// apiAllowList answers the sensors the gateway may accept readings from.
-// generated_at is the time of the register's latest change, not of the
-// request, so that an unchanged register gives the same body and ETag.
+// apiAllowList answers the sensors the gateway may accept readings from,
+// and the MQTT credentials (store.GatewayView), to a gateway's token or an
+// administrator (provision.go). generated_at is the time of the register's
+// latest change, not of the request, so that an unchanged register gives
+// the same body and ETag.
 func (h *handler) apiAllowList(c *gin.Context) {
+	if v, ok := h.sensors.(gatewayViewer); ok { // with credentials and bridges, in one snapshot (provision.go)
+		list, err := v.GatewayView(c.Request.Context())
+		if err != nil {
+			h.fail(c, err)
+			return
+		}
+		h.writeJSON(c, list)
+		return
+	}
 	all, err := h.sensors.List(c.Request.Context())
 	if err != nil {
 		h.fail(c, err)

@@ -9,6 +9,10 @@
 //     its data is open;
 //   - login, logout, accounts and API tokens (auth.go: the security model,
 //     h.require and principal; accounts.go);
+//   - provisioning as JSON, over package provision (provision.go): drafts,
+//     publication, lifecycle, MQTT credentials, firmware bridges, and the
+//     gateway's view for gateway tokens; the body size limit of every
+//     request;
 //   - /healthz, and the stylesheet.
 //
 // routes.go lists every route. Errors become RFC 9457 problem bodies
@@ -37,6 +41,7 @@ import (
 	"github.com/civisens/civisens/registry/internal/catalog"
 	"github.com/civisens/civisens/registry/internal/importer"
 	"github.com/civisens/civisens/registry/internal/opendata"
+	"github.com/civisens/civisens/registry/internal/provision"
 	"github.com/civisens/civisens/registry/internal/store"
 	"github.com/civisens/civisens/registry/internal/web"
 	"github.com/civisens/civisens/registry/registryapi"
@@ -94,6 +99,21 @@ type Deps struct {
 	// Territory is what imported published entries are checked against;
 	// the zero Territory checks no bounding box.
 	Territory catalog.Territory
+
+	// Citizens' reports and the quality page (reports.go, quality.go):
+	// when nil, Sensors is used if it provides them, as *store.Store
+	// does; without them, their routes are not served.
+	Reports Reports
+	Seen    Seen
+
+	// Provisioning (provision.go). Provision is the service of drafts,
+	// publication, lifecycle, credentials and bridges; when nil, one is
+	// made over Sensors if it provides provision.Store (as *store.Store
+	// does), checking entries against Territory.
+	Provision *provision.Service
+	// MaxBodyBytes bounds every request body but an import's (413
+	// beyond); default DefaultMaxBodyBytes, 1 MiB.
+	MaxBodyBytes int64
 }
 
 type handler struct {
@@ -106,6 +126,8 @@ type handler struct {
 	readingsErrors  *limiter
 	authn           *authn // nil without Deps.Accounts; see auth.go
 	openData        openData
+	reports         *reportsState // reports.go, quality.go
+	prov            *provisioning // provision.go
 }
 
 // NewHandler builds the registry's HTTP handler.
@@ -144,6 +166,8 @@ func NewHandler(d Deps) (http.Handler, error) {
 	if h.openData, err = newOpenData(d, h.publicURL); err != nil {
 		return nil, fmt.Errorf("httpapi: %w", err)
 	}
+	h.reports = newReportsState(d)
+	h.prov = newProvisioning(d)
 
 	// Release mode: gin prints nothing of its own; the access log is ours.
 	gin.SetMode(gin.ReleaseMode)
@@ -152,7 +176,7 @@ func NewHandler(d Deps) (http.Handler, error) {
 	if err := e.SetTrustedProxies(nil); err != nil {
 		return nil, fmt.Errorf("httpapi: %w", err)
 	}
-	e.Use(h.accessLog, gin.CustomRecoveryWithWriter(nil, h.recovered), securityHeaders, h.authenticate)
+	e.Use(h.accessLog, gin.CustomRecoveryWithWriter(nil, h.recovered), securityHeaders, h.limitBodies, h.authenticate)
 	h.routes(e)
 	return e, nil
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/civisens/civisens/dashboards"
+	"github.com/civisens/civisens/registry/internal/auth"
 	"github.com/civisens/civisens/registry/internal/catalog"
 	"github.com/civisens/civisens/registry/internal/demo"
 	"github.com/civisens/civisens/registry/internal/store"
@@ -192,10 +193,29 @@ func TestAPISensor(t *testing.T) {
 	}
 }
 
+// gatewayToken creates an API token of role gateway in st and returns the
+// Authorization header that sends it.
+func gatewayToken(t *testing.T, st *store.Store) []string {
+	t.Helper()
+	secret, err := auth.NewAPIToken()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.CreateAPIToken(context.Background(), store.APIToken{Name: "passerelle", TokenHash: auth.HashToken(secret), Role: auth.RoleGateway}); err != nil {
+		t.Fatal(err)
+	}
+	return []string{"Authorization", "Bearer " + secret}
+}
+
 func TestAllowListETag(t *testing.T) {
 	ctx := context.Background()
 	st := testStore(t)
 	h := newHandler(t, st, nil)
+	gw := gatewayToken(t, st)
+	get := func(t *testing.T, h http.Handler, path string, header ...string) answer {
+		t.Helper()
+		return do(t, h, http.MethodGet, path, append(header, gw...)...)
+	}
 
 	a := get(t, h, registryapi.PathAllowList)
 	if a.status != http.StatusOK {
@@ -274,7 +294,7 @@ func TestHealthz(t *testing.T) {
 func TestUnknownRoutesAndMethods(t *testing.T) {
 	h := newHandler(t, testStore(t), nil)
 	wantProblem(t, get(t, h, "/api/v1/nothing"), http.StatusNotFound)
-	wantProblem(t, do(t, h, http.MethodPost, registryapi.PathSensors), http.StatusMethodNotAllowed)
+	wantProblem(t, do(t, h, http.MethodDelete, registryapi.PathSensors), http.StatusMethodNotAllowed)
 	a := get(t, h, "/nothing/here")
 	if a.status != http.StatusNotFound || !strings.HasPrefix(a.header.Get("Content-Type"), "text/html") {
 		t.Errorf("unknown page: %d %s", a.status, a.header.Get("Content-Type"))

@@ -94,6 +94,16 @@ func (g *schemas) structSchema(t reflect.Type) object {
 	for i := range t.NumField() {
 		f := t.Field(i)
 		tag := f.Tag.Get("json")
+		if f.Anonymous && tag == "" && f.Type.Kind() == reflect.Struct { // embedded: its fields are the struct's
+			inner := g.structSchema(f.Type)
+			for k, v := range inner["properties"].(object) {
+				props[k] = v
+			}
+			if r, ok := inner["required"].([]string); ok {
+				required = append(required, r...)
+			}
+			continue
+		}
 		if !f.IsExported() || tag == "-" {
 			continue
 		}
@@ -102,7 +112,11 @@ func (g *schemas) structSchema(t reflect.Type) object {
 			name = f.Name
 		}
 		s := g.of(f.Type)
-		if values, ok := enums[t.Name()+"."+name]; ok {
+		values, ok := enums[t.Name()+"."+name]
+		if !ok {
+			values, ok = reportEnums[t.Name()+"."+name] // openapi_reports.go
+		}
+		if ok {
 			s = object{"type": "string", "enum": values}
 		}
 		props[name] = s
@@ -195,10 +209,11 @@ func openAPI(publicURL string, licence opendata.Licence) object {
 		{method: "GET", path: registryapi.PathOpenAPI, tag: "open data",
 			summary: "This description of the API (OpenAPI 3.1)",
 			ok:      tagged(ok("The OpenAPI document.", "application/json", anyObject))},
-		{method: "GET", path: registryapi.PathAllowList, tag: "gateway",
+		{method: "GET", path: registryapi.PathAllowList, tag: "gateway", auth: "gateway (API token) or administrator",
 			summary:     "The gateway's allow-list",
-			description: "The sensors the gateway may accept readings from (active and maintenance), with their declared quantities and retention, and the MQTT credentials' hashes. generated_at is the time of the register's latest change.",
-			ok:          tagged(ok("The allow-list.", "application/json", ref(registryapi.AllowList{})))},
+			description: "The sensors the gateway may accept readings from (active and maintenance), with their declared quantities and retention, and the bcrypt hashes of the live MQTT credentials: each sensor's own, each firmware bridge's with its sensors. generated_at is the time of the latest change of the register, its credentials or its bridges.",
+			ok:          tagged(ok("The allow-list.", "application/json", ref(registryapi.AllowList{}))),
+			problems:    []string{"401", "403"}},
 		{method: "POST", path: registryapi.PathImport, tag: "import", auth: "administrator or technician",
 			summary: "Import an inventory (CSV or GeoJSON), or plan it with dry_run",
 			description: "The body is a CSV file (text/csv) in the columns of " + registryapi.PathSensorsCSV + ", plus an optional source_ref column, " +
@@ -224,6 +239,9 @@ func openAPI(publicURL string, licence opendata.Licence) object {
 		staff("POST", pathTokens, "Create an API token (its secret is answered once)", true, "201"),
 		staff("DELETE", pathTokens+"/:id", "Revoke an API token", false, "204"),
 	}
+
+	ops = append(ops, provisionOperations(ref)...) // provision.go
+	ops = append(ops, reportOperations(ref)...)    // openapi_reports.go
 
 	paths := object{}
 	for _, op := range ops {
@@ -293,6 +311,8 @@ var problemText = map[string]string{
 	"409": "Conflict.",
 	"413": "The body is larger than the configured limit.",
 	"415": "The Content-Type is not one this operation reads.",
+	"429": "Too many requests: wait for the time that Retry-After gives.",
+	"422": "Refused: errors lists every problem, field by field, each with its stable code and its message in the request's language.",
 }
 
 // openAPIPath writes a gin path in OpenAPI's syntax: /a/:id → /a/{id}.

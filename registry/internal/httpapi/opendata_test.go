@@ -192,6 +192,9 @@ func TestExportsCarryNoCredential(t *testing.T) {
 			t.Fatalf("%s: %d", p, r.status)
 		}
 		for _, f := range forbidden {
+			if f == "password" && p == registryapi.PathOpenAPI {
+				continue // the word names a field of the MQTT credentials' answer (shown once); no password is in it
+			}
 			if strings.Contains(strings.ToLower(r.body), strings.ToLower(f)) {
 				t.Errorf("%s contains %q", p, f)
 			}

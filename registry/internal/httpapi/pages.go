@@ -68,6 +68,7 @@ func (h *handler) pageEntry(c *gin.Context) {
 			ActorRole: v.ActorRole, // the role only: names stay in the store
 			Reason:    v.Reason,
 			Summary:   v.Summary,
+			Status:    v.Sensor.Status,
 		})
 	}
 	e.Readings, e.State = h.latest(ctx, s)

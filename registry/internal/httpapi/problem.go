@@ -49,6 +49,11 @@ func problemFor(err error) registryapi.Problem {
 		return p(http.StatusConflict, err.Error())
 	case errors.Is(err, store.ErrNoAccount), errors.Is(err, store.ErrNoToken):
 		return p(http.StatusNotFound, "No such account or API token.")
+	// Citizens' reports (reports.go).
+	case errors.Is(err, store.ErrNoReport):
+		return p(http.StatusNotFound, "No report has this number.")
+	case errors.Is(err, errReportLimited):
+		return p(http.StatusTooManyRequests, "Too many reports from this address: wait for the time that Retry-After gives.")
 	case errors.As(err, new(*http.MaxBytesError)):
 		return p(http.StatusRequestEntityTooLarge, "The request body is too large.")
 	case errors.Is(err, store.ErrInvalid), errors.Is(err, sign.ErrOptions):

@@ -15,8 +15,8 @@ func (h *handler) routes(e *gin.Engine) {
 	// JSON API (package registryapi).
 	e.GET(registryapi.PathSensors, h.apiSensors)       // published entries
 	e.GET(registryapi.PathSensors+"/:id", h.apiSensor) // one published entry
-	e.GET(registryapi.PathAllowList, h.apiAllowList)   // the gateway's allow-list
 	h.openDataRoutes(e)                                // CSV, GeoJSON, DCAT-AP, OpenAPI, POST import (opendata.go)
+	h.provisionRoutes(e)                               // gateway's view; drafts, lifecycle, credentials, bridges (provision.go)
 
 	// Public register (HTML).
 	e.GET("/", h.pageList)
@@ -26,6 +26,12 @@ func (h *handler) routes(e *gin.Engine) {
 
 	// Login, logout, accounts and API tokens (auth.go, accounts.go).
 	h.authRoutes(e)
+
+	// Citizens' reports: the public's form, pages and JSON (no account),
+	// the administrators' (reports.go); what the gateways saw and the
+	// register's quality page (quality.go).
+	h.reportRoutes(e)
+	h.qualityRoutes(e)
 
 	e.NoRoute(h.notFound)
 	e.NoMethod(h.methodNotAllowed)

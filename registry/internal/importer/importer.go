@@ -28,8 +28,9 @@
 // published state (active, maintenance, retired) and the entry would not
 // pass the publication rules (catalog.CheckPublishable: every missing or
 // contradictory field is listed); when its lifecycle move is not allowed
-// (a published entry cannot go back to draft, a retired one stays
-// retired); when its id or source reference appears on another row of the
+// (catalog.CheckTransition: a draft is published as active first, a
+// published entry cannot go back to draft, a retired one stays retired);
+// when its id or source reference appears on another row of the
 // file too (every such row is refused: the import does not guess which is
 // right); or when its source reference and id point at different entries.
 // A new entry without a status is a draft; an empty status keeps an
@@ -308,8 +309,8 @@ func (p *planner) plan(r opendata.Record) (registryapi.ImportRow, plan) {
 	if !catalog.ValidStatus(s.Status) {
 		bad("status", "%q is not one of %s", s.Status, strings.Join(catalog.Statuses(), ", "))
 	} else if exists {
-		if why := moveRefused(base.Status, s.Status); why != "" {
-			bad("status", "%s", why)
+		if pb := catalog.CheckTransition(base.Status, s.Status); pb != nil {
+			reasons = append(reasons, pb.In(catalog.LangEN))
 		}
 	}
 	if catalog.Published(s.Status) {
@@ -370,21 +371,6 @@ func otherLines(lines []int, self int) string {
 	return strings.Join(out, ", ")
 }
 
-// moveRefused says why an import may not move an entry from one lifecycle
-// state to another ("" when it may): a published entry does not go back to
-// draft, and a retired one stays retired.
-func moveRefused(from, to string) string {
-	switch {
-	case from == to, from == registryapi.StatusDraft:
-		return ""
-	case from == registryapi.StatusRetired:
-		return fmt.Sprintf("entry is retired; an import cannot make it %s", to)
-	case to == registryapi.StatusDraft:
-		return fmt.Sprintf("entry is published (%s); an import cannot make it a draft again", from)
-	}
-	return ""
-}
-
 // normalize gives the fields that JSON may write two ways one form: the
 // lists every entry has are [] rather than null, empty maps and areas are
 // absent, and times are in UTC.
@@ -406,7 +392,7 @@ func normalize(s registryapi.Sensor) registryapi.Sensor {
 	if len(s.Location.Area) == 0 {
 		s.Location.Area = nil
 	}
-	for _, t := range []**time.Time{&s.CommissionedAt, &s.DecommissionedAt} {
+	for _, t := range []**time.Time{&s.CommissionedAt, &s.DecommissionedAt, &s.ActiveUntil} {
 		if *t != nil {
 			u := (*t).UTC()
 			*t = &u

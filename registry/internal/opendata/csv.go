@@ -170,6 +170,7 @@ var columns = slices.Concat(
 		// Lifecycle.
 		optTimeCol("commissioned_at", func(s *registryapi.Sensor) **time.Time { return &s.CommissionedAt }),
 		optTimeCol("decommissioned_at", func(s *registryapi.Sensor) **time.Time { return &s.DecommissionedAt }),
+		optTimeCol("active_until", func(s *registryapi.Sensor) **time.Time { return &s.ActiveUntil }),
 		{name: "version", plain: true, bookkeeping: true,
 			get: func(s *registryapi.Sensor) string { return formatInt(s.Version) },
 			set: func(s *registryapi.Sensor, v string) (err error) { s.Version, err = parseInt(v); return err }},

@@ -28,7 +28,7 @@
 //	storage, storage_location_fr, storage_location_en, retention, access,
 //	open_data, open_data_licence, open_data_url,
 //	lat, lon, address, indoor, area, neighbourhood,
-//	commissioned_at, decommissioned_at, version, updated_at, url
+//	commissioned_at, decommissioned_at, active_until, version, updated_at, url
 //
 // A bilingual text is two columns, _fr and _en. The cells:
 //
@@ -51,9 +51,9 @@
 //   - numbers (lat, lon, min, max) in the shortest decimal form that reads
 //     back to the same value, with a decimal point and no exponent;
 //   - booleans: true or false (an empty cell reads as false);
-//   - times (commissioned_at, decommissioned_at, updated_at): RFC 3339 in
-//     UTC, e.g. 2024-03-18T00:00:00Z; a date (2024-03-18) reads as midnight
-//     UTC;
+//   - times (commissioned_at, decommissioned_at, active_until, updated_at):
+//     RFC 3339 in UTC, e.g. 2024-03-18T00:00:00Z; a date (2024-03-18) reads
+//     as midnight UTC;
 //   - url is the entry's stable public URL; version and updated_at are the
 //     register's bookkeeping, which an import never takes from a file.
 //

@@ -87,6 +87,7 @@ func full() registryapi.Sensor {
 	s.Location.Area = [][2]float64{{2.04, 46.94}, {2.05, 46.94}, {2.05, 46.95}, {2.04, 46.95}, {2.04, 46.94}}
 	s.Status = registryapi.StatusRetired
 	s.DecommissionedAt = ptr(time.Date(2025, 6, 30, 17, 0, 0, 500, time.UTC))
+	s.ActiveUntil = ptr(time.Date(2025, 12, 31, 0, 0, 0, 0, time.UTC))
 	s.Version = 3
 	s.UpdatedAt = time.Date(2025, 7, 1, 0, 0, 0, 0, time.UTC)
 	s.URL = base + "/sensors/mobile-full-01"

@@ -8,6 +8,11 @@
 // optimistic: they name the version they were made from, and fail with
 // [ErrConflict] when someone else wrote in between.
 //
+// Beside the entries: accounts, sessions and API tokens (accounts.go,
+// bootstrap.go), import references (imports.go), and the MQTT credentials'
+// bcrypt hashes, firmware bridges and the gateway's view, read in one
+// snapshot (credentials.go, migration 0004).
+//
 // The schema is a list of numbered SQL files embedded from migrations/,
 // applied at Open in one transaction and recorded in schema_migrations, so
 // that opening is idempotent and the next features (credentials,

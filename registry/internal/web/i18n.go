@@ -67,9 +67,10 @@ func (l localizer) has(key string) bool {
 	return ok
 }
 
-// catalogue returns every visible string of the pages, by language then
-// key. Both languages must have the same keys: a test checks it.
-func catalogue() map[string]map[string]string {
+// coreCatalogue returns the visible strings of the core pages, by language
+// then key; catalogue (i18n_reports.go) adds those of reports and quality.
+// Both languages must have the same keys: a test checks it.
+func coreCatalogue() map[string]map[string]string {
 	return map[string]map[string]string{
 		LangFR: {
 			"site.title":      "Registre public des capteurs",

@@ -22,7 +22,10 @@ const (
 const CSRFField = "csrf_token"
 
 // Staff roles, as package auth names them; web only shows them.
-const staffAdministrator = "administrator"
+const (
+	staffAdministrator = "administrator"
+	staffTechnician    = "technician"
+)
 
 var messages = sync.OnceValue(catalogue)
 
@@ -102,6 +105,10 @@ type staffView struct {
 	Tokens   string
 	Password string
 	Logout   string
+	// Reports and Quality link the pages of reports.go and quality.go;
+	// Quality is empty for the roles that may not read it.
+	Reports string
+	Quality string
 }
 
 // LoginPage is the data of the login page.
@@ -354,12 +361,17 @@ func (l localizer) staff(r Request) *staffView {
 	if r.Role == "" {
 		return nil
 	}
-	return &staffView{
+	v := &staffView{
 		Role:     l.T("staff.signedin", l.roleName(r.Role)),
 		Admin:    r.Role == staffAdministrator,
 		Accounts: l.link(AccountsPath),
 		Tokens:   l.link(TokensPath),
 		Password: l.link(PasswordPath),
 		Logout:   l.link(LogoutPath),
+		Reports:  l.link(AdminReportsPath),
 	}
+	if r.Role == staffAdministrator || r.Role == staffTechnician {
+		v.Quality = l.link(QualityPath)
+	}
+	return v
 }

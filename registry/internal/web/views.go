@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/civisens/civisens/registry/internal/catalog"
 	"github.com/civisens/civisens/registry/internal/dtpr"
 	"github.com/civisens/civisens/registry/registryapi"
 )
@@ -147,6 +148,7 @@ type entryView struct {
 	ID, Name, Category, Description string
 	Status                          statusView
 	Commissioned, Decommissioned    string
+	ActiveUntil                     string // "en service jusqu'au", when planned
 	Version                         int
 	Updated                         string
 
@@ -195,6 +197,8 @@ type entryView struct {
 	History     []versionRow
 	JSONURL     string
 	Signs       []signLinks
+	// ReportURL and QuestionURL open the report form about this entry.
+	ReportURL, QuestionURL string
 }
 
 // signLinks are the links to an entry's printable sign in one size.
@@ -229,6 +233,7 @@ type Version struct {
 	ActorRole string
 	Reason    string
 	Summary   string // "created" or the changed JSON fields, ", "-separated
+	Status    string // the entry's status after this version
 }
 
 // Entry is what an entry page shows.
@@ -292,6 +297,11 @@ func (l localizer) entry(e Entry, loc *time.Location) entryView {
 	if s.DecommissionedAt != nil {
 		v.Decommissioned = l.Date(s.DecommissionedAt.In(loc))
 	}
+	if s.ActiveUntil != nil {
+		v.ActiveUntil = l.Date(s.ActiveUntil.In(loc))
+	}
+	v.ReportURL = NewReportURL(registryapi.ReportWrongInformation, s.ID, l.lang)
+	v.QuestionURL = NewReportURL(registryapi.ReportQuestion, s.ID, l.lang)
 	for _, q := range s.Quantities {
 		unit := l.Unit(q.Unit)
 		if unit == "" {
@@ -377,7 +387,7 @@ func (l localizer) entry(e Entry, loc *time.Location) entryView {
 			DateISO: ver.ChangedAt.UTC().Format(time.RFC3339),
 			Role:    role,
 			Reason:  ver.Reason,
-			Changes: l.changes(ver.Summary),
+			Changes: l.changes(ver.Summary, previousStatus(e.Versions, i), ver.Status),
 		})
 	}
 	return v
@@ -395,8 +405,10 @@ type contactData struct {
 	C contactView
 }
 
-// changes says a version's summary in words.
-func (l localizer) changes(summary string) string {
+// changes says a version's summary in words: the changed fields, by
+// catalog's fr/en names, and a change of status from → to as such
+// ("statut (Brouillon → En service)").
+func (l localizer) changes(summary, from, to string) string {
 	if summary == "created" {
 		return l.T("entry.history.created")
 	}
@@ -405,10 +417,19 @@ func (l localizer) changes(summary string) string {
 		if f == "" {
 			continue
 		}
-		if l.has("field." + f) {
-			f = l.T("field." + f)
+		w, _ := catalog.FieldLabel(l.lang, f)
+		if f == "status" && from != "" && to != "" && from != to {
+			w = fmt.Sprintf("%s (%s → %s)", w, l.status(from).Words, l.status(to).Words)
 		}
-		words = append(words, f)
+		words = append(words, w)
 	}
 	return l.T("entry.history.changed", strings.Join(words, ", "))
+}
+
+// previousStatus is the status of the version before versions[i], or "".
+func previousStatus(versions []Version, i int) string {
+	if i == 0 {
+		return ""
+	}
+	return versions[i-1].Status
 }

@@ -54,7 +54,8 @@ func New(loc *time.Location) (*Pages, error) {
 	for lang, msgs := range catalogue() {
 		p.langs[lang] = localizer{lang: lang, msgs: msgs}
 	}
-	for _, name := range []string{"list", "entry", "notfound", "error", "login", "denied", "accounts", "tokens", "password"} {
+	for _, name := range []string{"list", "entry", "notfound", "error", "login", "denied", "accounts", "tokens", "password",
+		"report_new", "report_thanks", "report_notfound", "report", "admin_reports", "admin_report", "quality"} {
 		t, err := template.New(name).Funcs(template.FuncMap{
 			"contactData": func(l localizer, c contactView) contactData { return contactData{l, c} },
 		}).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
@@ -97,6 +98,7 @@ type page struct {
 	CSRFToken  string     // for {{template "csrf" $}}
 	Staff      *staffView // nil for the public
 	LoginURL   string
+	ReportURL  string // the report form, for a missing sensor (reports.go)
 }
 
 func (p *Pages) localizer(lang string) localizer {
@@ -128,6 +130,7 @@ func (p *Pages) render(w io.Writer, name string, r Request, title string, body a
 		CSRFToken:  r.CSRFToken,
 		Staff:      l.staff(r),
 		LoginURL:   l.link(LoginPath),
+		ReportURL:  NewReportURL(registryapi.ReportMissingSensor, "", l.lang),
 	}
 	// Render to a buffer: a template error must not leave half a page.
 	var buf bytes.Buffer

@@ -140,8 +140,11 @@ func TestWording(t *testing.T) {
 		{en.Range(nil, ptr(250), "W"), "at most 250\u00a0W"},
 		{fr.Date(time.Date(2024, 3, 18, 0, 0, 0, 0, time.UTC)), "18 mars 2024"},
 		{en.DateTime(time.Date(2024, 3, 18, 14, 5, 0, 0, time.UTC)), "18 March 2024, 14:05"},
-		{fr.changes("created"), "Création de la fiche"},
-		{fr.changes("location, status"), "Modifié : emplacement, statut"},
+		{fr.changes("created", "", "draft"), "Création de la fiche"},
+		{fr.changes("location, status", "", ""), "Modifié : emplacement, statut"},
+		{fr.changes("commissioned_at, status", "draft", "active"), "Modifié : date de mise en service, statut (Brouillon → En service)"},
+		{en.changes("decommissioned_at, status", "maintenance", "retired"), "Changed: decommissioning date, status (Under maintenance → Retired)"},
+		{en.changes("dpia_reference, legal_basis", "active", "active"), "Changed: impact assessment, legal basis"},
 	} {
 		if tt.got != tt.want {
 			t.Errorf("got %q, want %q", tt.got, tt.want)
