@@ -9,7 +9,7 @@ LDFLAGS  := -s -w -X main.version=$(VERSION)
 PROGRAMS := firmware-bridge gateway registry
 # Cross-compilation targets: Raspberry Pi Zero/1 (ARMv6), Pi 2/3 (ARMv7), Pi 3/4/5 64-bit.
 CROSS    := linux/arm/6 linux/arm/7 linux/arm64/-
-TESTFLAGS ?= -timeout 20m
+TESTFLAGS ?= -count=1 -timeout 20m
 
 .PHONY: help
 help: ## list the targets
