@@ -13,6 +13,8 @@
 //     publication, lifecycle, MQTT credentials, firmware bridges, and the
 //     gateway's view for gateway tokens; the body size limit of every
 //     request;
+//   - the technicians' provisioning pages under /staff/sensors, over the
+//     same service (staff_pages.go), and their one script;
 //   - /healthz, and the stylesheet.
 //
 // routes.go lists every route. Errors become RFC 9457 problem bodies
@@ -207,7 +209,7 @@ func securityHeaders(c *gin.Context) {
 	hd := c.Writer.Header()
 	hd.Set("X-Content-Type-Options", "nosniff")
 	hd.Set("Referrer-Policy", "strict-origin-when-cross-origin")
-	hd.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+	hd.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 	c.Next()
 }
 

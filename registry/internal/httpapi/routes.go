@@ -32,6 +32,7 @@ func (h *handler) routes(e *gin.Engine) {
 	// register's quality page (quality.go).
 	h.reportRoutes(e)
 	h.qualityRoutes(e)
+	h.staffPageRoutes(e) // technicians' provisioning pages and their script (staff_pages.go)
 
 	e.NoRoute(h.notFound)
 	e.NoMethod(h.methodNotAllowed)

@@ -63,13 +63,16 @@ type CredentialInfo struct {
 	CreatedAt time.Time  `json:"created_at"`
 	RotatedAt *time.Time `json:"rotated_at,omitempty"`
 	RevokedAt *time.Time `json:"revoked_at,omitempty"`
+	// IssuedBy names who issued or last rotated it (an account, or
+	// "token:<name>"): staff only, never public.
+	IssuedBy string `json:"issued_by,omitempty"`
 	// Listed says whether the gateway's view lists it now.
 	Listed bool `json:"listed"`
 }
 
 func credentialInfo(c store.Credential, ownerListed bool) CredentialInfo {
 	return CredentialInfo{Username: c.Username, CreatedAt: c.CreatedAt, RotatedAt: c.RotatedAt, RevokedAt: c.RevokedAt,
-		Listed: ownerListed && !c.Revoked()}
+		IssuedBy: c.IssuedBy, Listed: ownerListed && !c.Revoked()}
 }
 
 // newPassword returns PasswordBytes from crypto/rand as unpadded base64url.

@@ -38,6 +38,14 @@
 // sensor) and retention — and from the territory (the accountable
 // organisation, a public authority, and the functional contact), so that a
 // technician only adds the name, the place and what is particular.
+// The template also gives a plain-language description to adapt.
+// [Service.Prefill] then fills what the sensors of one organisation and
+// category share — the accountable organisation, operators, contacts,
+// storage location, legal block, open-data settings — from the published
+// entry of the same category changed last, and says which entry and
+// fields it took, for the technician to review: with both, the
+// technicians' short form needs only the sensor's names, site, support and
+// place to be publishable.
 // [Service.Duplicate] copies an existing entry into a new draft, but for
 // its id, lifecycle, location and credentials.
 //

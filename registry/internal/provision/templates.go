@@ -29,6 +29,9 @@ type Template struct {
 	// vehicle).
 	Identifiability string `json:"identifiability,omitempty"`
 	Retention       string `json:"retention"` // ISO 8601
+	// Description is a plain-language description of what the category's
+	// sensors are for, in French and English, for the technician to adapt.
+	Description registryapi.Text `json:"description"`
 }
 
 // QuantityTemplate is a quantity a category's sensors may declare.
@@ -68,6 +71,10 @@ func templates() []Template {
 			DataTypes:  values, Processing: processed, Storage: storage, Access: access,
 			Identifiability: registryapi.NoPersonalData,
 			Retention:       "P5Y",
+			Description: registryapi.Text{
+				FR: "Ce capteur mesure la qualité de l'air (particules fines, température, humidité) pour informer les habitants et repérer les pics de pollution. Il complète, sans les remplacer, les stations de référence.",
+				EN: "This sensor measures air quality (fine particles, temperature, humidity) to inform residents and spot pollution peaks. It complements, and does not replace, the reference stations.",
+			},
 		},
 		{
 			Category: registryapi.CategoryParking,
@@ -81,6 +88,10 @@ func templates() []Template {
 			Processing: []string{"raw_data", "encrypted", "transport_layer_security"},
 			Storage:    storage, Access: access,
 			Retention: "P1Y",
+			Description: registryapi.Text{
+				FR: "Ce capteur détecte si la place de stationnement est libre ou occupée, pour guider les conducteurs vers les places libres et mieux organiser le stationnement.",
+				EN: "This sensor detects whether the parking bay is free or taken, to guide drivers to free bays and plan parking better.",
+			},
 		},
 		{
 			Category: registryapi.CategoryLighting,
@@ -96,6 +107,10 @@ func templates() []Template {
 			DataTypes:  values, Processing: processed, Storage: storage, Access: access,
 			Identifiability: registryapi.NoPersonalData,
 			Retention:       "P3Y",
+			Description: registryapi.Text{
+				FR: "Ce capteur mesure la consommation et la gradation du luminaire et la lumière ambiante, pour n'éclairer qu'au besoin et économiser l'énergie. Son détecteur de présence signale un passage sans identifier personne.",
+				EN: "This sensor measures the luminaire's consumption and dimming and the ambient light, to light only when needed and save energy. Its presence detector reports a passage without identifying anyone.",
+			},
 		},
 		{
 			Category: registryapi.CategoryEnergy,
@@ -112,6 +127,10 @@ func templates() []Template {
 			DataTypes:  values, Processing: processed, Storage: storage, Access: access,
 			Identifiability: registryapi.NoPersonalData,
 			Retention:       "P10Y",
+			Description: registryapi.Text{
+				FR: "Ce compteur mesure la consommation d'énergie et la température intérieure du bâtiment public, pour suivre ses économies d'énergie (décret tertiaire) et régler le chauffage au plus juste.",
+				EN: "This meter measures the energy consumption and indoor temperature of the public building, to follow its energy savings (French tertiary decree) and adjust the heating.",
+			},
 		},
 	}
 }
@@ -141,7 +160,8 @@ func TemplateCategories() []string {
 
 // Apply returns s with its empty fields filled from the template: the
 // category, the non-optional quantities (when s declares none), the DTPR
-// facets, the identifiability and the retention. What s says is kept.
+// facets, the identifiability, the retention and the description. What s
+// says is kept.
 func (t Template) Apply(s registryapi.Sensor) registryapi.Sensor {
 	if s.Category == "" {
 		s.Category = t.Category
@@ -170,6 +190,9 @@ func (t Template) Apply(s registryapi.Sensor) registryapi.Sensor {
 	}
 	if s.Retention == "" {
 		s.Retention = t.Retention
+	}
+	if s.Description == (registryapi.Text{}) {
+		s.Description = t.Description
 	}
 	return s
 }

@@ -3,12 +3,16 @@ package web
 import "maps"
 
 // catalogue returns every visible string of the pages, by language then
-// key: the core pages' (coreCatalogue, i18n.go) and those of citizens'
-// reports and of the quality page (reportsCatalogue, below). Both languages
+// key: the core pages' (coreCatalogue, i18n.go), those of citizens'
+// reports and of the quality page (reportsCatalogue, below), and those of
+// the technicians' provisioning pages (provisionCatalogue). Both languages
 // must have the same keys, and no key may be in both parts: tests check it.
 func catalogue() map[string]map[string]string {
 	c := coreCatalogue()
 	for lang, msgs := range reportsCatalogue() {
+		maps.Copy(c[lang], msgs)
+	}
+	for lang, msgs := range provisionCatalogue() { // i18n_provision.go
 		maps.Copy(c[lang], msgs)
 	}
 	return c

@@ -102,3 +102,37 @@ func TestReportPages(t *testing.T) {
 		t.Error("the public page shows staff data")
 	}
 }
+
+// The provisioning pages' part of the catalogue overlaps no other part.
+func TestProvisionCatalogue(t *testing.T) {
+	core, reps := coreCatalogue(), reportsCatalogue()
+	for lang, msgs := range provisionCatalogue() {
+		for k := range msgs {
+			if _, ok := core[lang][k]; ok {
+				t.Errorf("%s: %q is in the core catalogue too", lang, k)
+			}
+			if _, ok := reps[lang][k]; ok {
+				t.Errorf("%s: %q is in the reports' catalogue too", lang, k)
+			}
+		}
+	}
+	for _, lang := range []string{LangFR, LangEN} {
+		for _, k := range SupportKeys {
+			if _, ok := catalogue()[lang]["prov.support."+k]; !ok {
+				t.Errorf("%s: support %q has no words", lang, k)
+			}
+		}
+		for _, c := range registryapi.Categories {
+			if _, ok := catalogue()[lang]["prov.cat.help."+c]; !ok {
+				t.Errorf("%s: category %q has no help", lang, c)
+			}
+		}
+		for _, s := range []string{"active", "maintenance", "retired"} {
+			for _, k := range []string{"prov.move.", "prov.move.help.", "prov.move.button.", "prov.refused."} {
+				if _, ok := catalogue()[lang][k+s]; !ok {
+					t.Errorf("%s: %q is missing", lang, k+s)
+				}
+			}
+		}
+	}
+}

@@ -109,6 +109,9 @@ type staffView struct {
 	// Quality is empty for the roles that may not read it.
 	Reports string
 	Quality string
+	// Sensors links the technicians' provisioning pages (provision.go);
+	// empty for the roles that may not provision.
+	Sensors string
 }
 
 // LoginPage is the data of the login page.
@@ -372,6 +375,7 @@ func (l localizer) staff(r Request) *staffView {
 	}
 	if r.Role == staffAdministrator || r.Role == staffTechnician {
 		v.Quality = l.link(QualityPath)
+		v.Sensors = l.link(StaffSensorsPath)
 	}
 	return v
 }

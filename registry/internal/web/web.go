@@ -1,7 +1,9 @@
 // Package web renders the public register as HTML: the list of published
 // sensors and the page of each entry, in French (by default) and English,
 // from html/template templates and a small stylesheet embedded in the
-// binary. Pages need no JavaScript and no CDN.
+// binary. Pages need no JavaScript and no CDN; the technicians'
+// provisioning pages (provision.go) add one small script of their own,
+// static/provision.js, for the phone's position, and work without it.
 //
 // The registry's HTTP surface is split in two packages: httpapi owns the
 // routes, the JSON API, the errors and the reading of the store and of
@@ -55,10 +57,11 @@ func New(loc *time.Location) (*Pages, error) {
 		p.langs[lang] = localizer{lang: lang, msgs: msgs}
 	}
 	for _, name := range []string{"list", "entry", "notfound", "error", "login", "denied", "accounts", "tokens", "password",
-		"report_new", "report_thanks", "report_notfound", "report", "admin_reports", "admin_report", "quality"} {
+		"report_new", "report_thanks", "report_notfound", "report", "admin_reports", "admin_report", "quality",
+		"provision_list", "provision_new", "provision_form", "provision_duplicate", "provision_entry"} {
 		t, err := template.New(name).Funcs(template.FuncMap{
 			"contactData": func(l localizer, c contactView) contactData { return contactData{l, c} },
-		}).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
+		}).ParseFS(templateFS, "templates/layout.html", "templates/provision_fields.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("web: parse %s: %w", name, err)
 		}
