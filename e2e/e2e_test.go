@@ -28,6 +28,7 @@ import (
 // system is one run of scripts/run.sh.
 type system struct {
 	proc        *testinfra.Process
+	bin         string // the programs
 	varDir      string
 	registryURL string
 	metricsURL  string
@@ -83,7 +84,7 @@ func startSystem(t *testing.T, varDir string, extraEnv ...string) *system {
 	if _, err := os.Stat(filepath.Join(root, "bin", "influxd")); err != nil {
 		t.Fatal("bin/influxd is missing: run `make test`")
 	}
-	s := &system{varDir: varDir}
+	s := &system{varDir: varDir, bin: bin}
 	regAddr := fmt.Sprintf("127.0.0.1:%d", testinfra.FreePort(t))
 	s.registryURL = "http://" + regAddr
 	httpAddr := fmt.Sprintf("127.0.0.1:%d", testinfra.FreePort(t))
@@ -111,6 +112,9 @@ func startSystem(t *testing.T, varDir string, extraEnv ...string) *system {
 		"INFLUXD_PORT="+strconv.Itoa(influxPort),
 		"INFLUXD_RPC_PORT="+strconv.Itoa(testinfra.FreePort(t)),
 		"BRIDGE_PERIOD=1s",
+		// Credentials issued during a test work at the gateway's next
+		// refresh of the allow-list.
+		"GATEWAY_ALLOWLIST_REFRESH=1s",
 	)
 	env = append(env, extraEnv...)
 	cmd := exec.Command(filepath.Join(root, "scripts", "run.sh"))
@@ -308,16 +312,61 @@ func metric(url, name string, labels ...string) (float64, error) {
 	return sum, nil
 }
 
-// mosquittoPub publishes payload on topic with Debian's mosquitto_pub, QoS 1.
-func mosquittoPub(t *testing.T, addr, topic, payload string) {
-	t.Helper()
+// mqttUser is an MQTT credential; the zero value publishes anonymously.
+type mqttUser struct{ name, password string }
+
+// mosquittoPubAs publishes payload on topic with Debian's mosquitto_pub,
+// QoS 1, as user, and returns its error and output.
+func mosquittoPubAs(addr string, user mqttUser, topic, payload string) (string, error) {
 	host, port, _ := strings.Cut(addr, ":")
-	out, err := exec.Command("mosquitto_pub", "-h", host, "-p", port, "-q", "1",
-		"-i", "e2e-"+strconv.FormatInt(time.Now().UnixNano(), 36),
-		"-t", topic, "-m", payload).CombinedOutput()
-	if err != nil {
+	args := []string{"-h", host, "-p", port, "-q", "1", "-i", "e2e-" + strconv.FormatInt(time.Now().UnixNano(), 36), "-t", topic, "-m", payload}
+	if user.name != "" {
+		args = append(args, "-u", user.name, "-P", user.password)
+	}
+	out, err := exec.Command("mosquitto_pub", args...).CombinedOutput()
+	return string(out), err
+}
+
+// mosquittoPub publishes payload on topic with mosquitto_pub, QoS 1, as
+// user, and fails the test if it cannot.
+func mosquittoPub(t *testing.T, addr string, user mqttUser, topic, payload string) {
+	t.Helper()
+	if out, err := mosquittoPubAs(addr, user, topic, payload); err != nil {
 		t.Fatalf("mosquitto_pub: %v: %s", err, out)
 	}
+}
+
+// issueCredential issues the MQTT credential of sensor the way a
+// provisioning script does: a technician API token from the registry's
+// command line ("registry admin token"), then POST
+// /api/v1/sensors/{id}/credentials. It waits until the gateway's embedded
+// broker admits it (the gateway refreshes its allow-list every second in
+// these tests).
+func (s *system) issueCredential(t *testing.T, sensor string) mqttUser {
+	t.Helper()
+	cmd := exec.Command(filepath.Join(s.bin, "registry"), "admin", "token", "-quiet",
+		"-db", filepath.Join(s.varDir, "registry", "registry.db"), "-name", "e2e "+sensor, "-role", "technician")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("registry admin token: %v: %s", err, out)
+	}
+	token := strings.TrimSpace(string(out))
+	req, _ := http.NewRequest(http.MethodPost, s.registryURL+registryapi.PathSensors+"/"+sensor+"/credentials", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var issued struct{ Username, Password string }
+	if resp.StatusCode != http.StatusCreated {
+		b, _ := io.ReadAll(resp.Body)
+		t.Fatalf("POST credentials of %s: %s: %s", sensor, resp.Status, b)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&issued); err != nil || issued.Username != sensor || issued.Password == "" {
+		t.Fatalf("credentials of %s: %+v, %v", sensor, issued, err)
+	}
+	return mqttUser{issued.Username, issued.Password}
 }
 
 // openQuantity picks an open-data air sensor and one of its quantities, and a
@@ -385,10 +434,27 @@ func TestMakeRunChainWithEmbeddedBroker(t *testing.T) {
 	// A reading published with mosquitto_pub lands with its own timestamp,
 	// and the register's entry page shows it. The time is two minutes ahead
 	// so that it stays the latest reading while the simulator publishes.
+	// The broker admits only the credentials the registry issued.
 	sensor, q, value := openQuantity(t, sensors)
 	ts := time.Now().Add(2 * time.Minute).Truncate(time.Second)
 	payload := fmt.Sprintf(`[{"bn":"%s:","bt":%d,"n":%q,"u":%q,"v":%g}]`, sensor.ID, ts.Unix(), q.Name, q.Unit, value)
-	mosquittoPub(t, s.mqttAddr, "sensors/"+sensor.ID+"/senml", payload)
+	before, err := metric(s.metricsURL, "civisens_gateway_broker_auth_failures_total", `reason="anonymous"`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := mosquittoPubAs(s.mqttAddr, mqttUser{}, "sensors/"+sensor.ID+"/senml", payload); err == nil {
+		t.Errorf("an anonymous mosquitto_pub was accepted: %s", out)
+	}
+	if after, _ := metric(s.metricsURL, "civisens_gateway_broker_auth_failures_total", `reason="anonymous"`); after <= before {
+		t.Errorf("anonymous refusals %v, want more than %v", after, before)
+	}
+	user := s.issueCredential(t, sensor.ID)
+	testinfra.Eventually(t, 20*time.Second, func() error { // until the gateway has the new credential
+		if out, err := mosquittoPubAs(s.mqttAddr, user, "sensors/"+sensor.ID+"/senml", payload); err != nil {
+			return fmt.Errorf("mosquitto_pub -u %s: %v: %s", user.name, err, out)
+		}
+		return nil
+	})
 	testinfra.Eventually(t, 20*time.Second, func() error {
 		rows, err := s.influx.Query("civisens", fmt.Sprintf(`SELECT %q FROM %q WHERE "sensor"='%s' AND time = %d`,
 			q.Name, sensor.Category, sensor.ID, ts.UnixNano()))
@@ -415,23 +481,67 @@ func TestMakeRunChainWithEmbeddedBroker(t *testing.T) {
 		return nil
 	})
 
-	// The same for a sensor the register does not know: dropped and counted.
-	before, err := metric(s.metricsURL, "civisens_gateway_readings_rejected_total", `reason="unknown_sensor"`)
+	// The sensor's credential does not let it publish for another sensor:
+	// mosquitto_pub (MQTT 3.1.1) gets its PUBACK, the broker drops the
+	// reading and counts it, and the reading never lands.
+	var other registryapi.Sensor
+	for _, sn := range sensors {
+		if sn.ID != sensor.ID && sn.Category == sensor.Category {
+			other = sn
+			break
+		}
+	}
+	if other.ID == "" {
+		t.Fatalf("the demo town has no second %s sensor", sensor.Category)
+	}
+	forged := time.Now().Add(-3 * time.Minute).Truncate(time.Second)
+	before, err = metric(s.metricsURL, "civisens_gateway_broker_acl_denied_total", `reason="other_sensor"`)
 	if err != nil {
 		t.Fatal(err)
 	}
-	mosquittoPub(t, s.mqttAddr, "sensors/capteur-inconnu-99/senml",
-		fmt.Sprintf(`[{"bn":"capteur-inconnu-99:","bt":%d,"n":"pm10","u":"ug/m3","v":12}]`, time.Now().Unix()))
-	testinfra.Eventually(t, 20*time.Second, func() error {
-		after, err := metric(s.metricsURL, "civisens_gateway_readings_rejected_total", `reason="unknown_sensor"`)
+	mosquittoPub(t, s.mqttAddr, user, "sensors/"+other.ID+"/senml",
+		fmt.Sprintf(`[{"bn":"%s:","bt":%d,"n":%q,"u":%q,"v":%g}]`, other.ID, forged.Unix(), q.Name, q.Unit, value))
+	testinfra.Eventually(t, 10*time.Second, func() error {
+		after, err := metric(s.metricsURL, "civisens_gateway_broker_acl_denied_total", `reason="other_sensor"`)
 		if err != nil {
 			return err
 		}
 		if after <= before {
-			return fmt.Errorf("unknown_sensor rejections %v, want more than %v", after, before)
+			return fmt.Errorf("other_sensor denials %v, want more than %v", after, before)
 		}
 		return nil
 	})
+	// A later reading of the sensor itself lands: the forged one, before
+	// it, would have too.
+	later := time.Now().Add(-2 * time.Minute).Truncate(time.Second)
+	mosquittoPub(t, s.mqttAddr, user, "sensors/"+sensor.ID+"/senml",
+		fmt.Sprintf(`[{"bn":"%s:","bt":%d,"n":%q,"u":%q,"v":%g}]`, sensor.ID, later.Unix(), q.Name, q.Unit, value))
+	testinfra.Eventually(t, 20*time.Second, func() error {
+		rows, err := s.influx.Query("civisens", fmt.Sprintf(`SELECT %q FROM %q WHERE "sensor"='%s' AND time = %d`,
+			q.Name, sensor.Category, sensor.ID, later.UnixNano()))
+		if err != nil || len(rows) != 1 {
+			return fmt.Errorf("the later reading: %v, %v", rows, err)
+		}
+		return nil
+	})
+	rows, err := s.influx.Query("civisens", fmt.Sprintf(`SELECT * FROM %q WHERE "sensor"='%s' AND time = %d AND %q = %g`,
+		other.Category, other.ID, forged.UnixNano(), q.Name, value))
+	if err != nil || len(rows) != 0 {
+		t.Errorf("the reading published on %s's topic with %s's credential landed: %v, %v", other.ID, sensor.ID, rows, err)
+	}
+
+	// A sensor the register does not know has no credential: refused.
+	before, err = metric(s.metricsURL, "civisens_gateway_broker_auth_failures_total", `reason="unknown_user"`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := mosquittoPubAs(s.mqttAddr, mqttUser{"capteur-inconnu-99", "devine"}, "sensors/capteur-inconnu-99/senml",
+		fmt.Sprintf(`[{"bn":"capteur-inconnu-99:","bt":%d,"n":"pm10","u":"ug/m3","v":12}]`, time.Now().Unix())); err == nil {
+		t.Errorf("a sensor without credential published: %s", out)
+	}
+	if after, _ := metric(s.metricsURL, "civisens_gateway_broker_auth_failures_total", `reason="unknown_user"`); after <= before {
+		t.Errorf("unknown_user refusals %v, want more than %v", after, before)
+	}
 	got, err := s.countsBySensor()
 	if err != nil {
 		t.Fatal(err)
@@ -448,7 +558,7 @@ func TestMakeRunChainWithEmbeddedBroker(t *testing.T) {
 	if n := len(s2.sensors(t)); n != len(sensors) {
 		t.Errorf("second run: %d sensors, want the same %d", n, len(sensors))
 	}
-	rows, err := s2.influx.Query("civisens", fmt.Sprintf(`SELECT %q FROM %q WHERE "sensor"='%s' AND time = %d`,
+	rows, err = s2.influx.Query("civisens", fmt.Sprintf(`SELECT %q FROM %q WHERE "sensor"='%s' AND time = %d`,
 		q.Name, sensor.Category, sensor.ID, ts.UnixNano()))
 	if err != nil || len(rows) != 1 {
 		t.Errorf("second run: the reading at %v is gone (%v, %v)", ts, rows, err)
@@ -476,7 +586,7 @@ func TestMakeRunChainThroughMosquitto(t *testing.T) {
 	ts := time.Now().Add(-90 * time.Second).Truncate(time.Millisecond)
 	payload := fmt.Sprintf(`[{"bn":"%s:","bt":%.3f,"n":%q,"u":%q,"v":%g}]`,
 		sensor.ID, float64(ts.UnixMilli())/1000, q.Name, q.Unit, value)
-	mosquittoPub(t, mq.Addr, "sensors/"+sensor.ID+"/senml", payload)
+	mosquittoPub(t, mq.Addr, mqttUser{}, "sensors/"+sensor.ID+"/senml", payload) // Mosquitto's access is its own
 	testinfra.Eventually(t, 20*time.Second, func() error {
 		rows, err := s.influx.Query("civisens", fmt.Sprintf(`SELECT %q FROM %q WHERE "sensor"='%s' AND time = %d`,
 			q.Name, sensor.Category, sensor.ID, ts.UnixNano()))
@@ -488,6 +598,28 @@ func TestMakeRunChainThroughMosquitto(t *testing.T) {
 		}
 		return nil
 	})
+
+	// Through a broker that lets anyone publish, the gateway still stores
+	// nothing of a sensor the register does not know: dropped and counted.
+	before, err := metric(s.metricsURL, "civisens_gateway_readings_rejected_total", `reason="unknown_sensor"`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mosquittoPub(t, mq.Addr, mqttUser{}, "sensors/capteur-inconnu-99/senml",
+		fmt.Sprintf(`[{"bn":"capteur-inconnu-99:","bt":%d,"n":"pm10","u":"ug/m3","v":12}]`, time.Now().Unix()))
+	testinfra.Eventually(t, 20*time.Second, func() error {
+		after, err := metric(s.metricsURL, "civisens_gateway_readings_rejected_total", `reason="unknown_sensor"`)
+		if err != nil {
+			return err
+		}
+		if after <= before {
+			return fmt.Errorf("unknown_sensor rejections %v, want more than %v", after, before)
+		}
+		return nil
+	})
+	if got, err := s.countsBySensor(); err != nil || got["capteur-inconnu-99"] != 0 {
+		t.Errorf("InfluxDB holds %d readings of an unknown sensor (%v)", got["capteur-inconnu-99"], err)
+	}
 	s.stop(t)
 }
 

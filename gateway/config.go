@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -29,6 +30,18 @@ const (
 	defaultMaxFuture        = 5 * time.Minute
 	defaultMaxPast          = 7 * 24 * time.Hour
 	defaultLogLevel         = "info"
+	defaultMQTTMaxPacket    = 64 << 10
+	defaultMQTTMaxInflight  = 4096
+	defaultMQTTReceiveMax   = 256
+	defaultMQTTMaxConnRate  = 20
+	defaultMaxPayload       = 64 << 10
+	defaultMaxRecords       = 500
+	defaultSpoolMaxBytes    = 256 << 20
+	defaultSpoolSegment     = 8 << 20
+	defaultSpoolSyncRecords = 1000
+	defaultSpoolSyncEvery   = 50 * time.Millisecond
+	defaultDeadLetterMax    = 16 << 20
+	defaultDrainTimeout     = 10 * time.Second
 )
 
 // Config is the gateway's configuration. The zero value of each field means
@@ -41,6 +54,24 @@ type Config struct {
 	// MQTTListen is the TCP address of the embedded broker; unused with
 	// BrokerURL. Default 127.0.0.1:1883.
 	MQTTListen string
+	// MQTTTLSListen is the address of the embedded broker's TLS listener;
+	// empty: none. MQTTTLSCert and MQTTTLSKey are its certificate (chain)
+	// and private key, PEM files, read at start.
+	MQTTTLSListen, MQTTTLSCert, MQTTTLSKey string
+	// MQTTMaxPacket bounds one MQTT packet on the embedded broker, in
+	// bytes; a client sending more is disconnected. Default 64 KiB.
+	MQTTMaxPacket int
+	// MQTTMaxInflight bounds the QoS 1 messages the embedded broker holds
+	// unacknowledged towards one client (the gateway's reader, mostly).
+	// Default 4096.
+	MQTTMaxInflight int
+	// MQTTReceiveMax bounds the QoS 1/2 messages one client may have
+	// unacknowledged towards the embedded broker (announced to MQTT 5
+	// clients). Default 256.
+	MQTTReceiveMax int
+	// MQTTMaxConnRate bounds the connections the embedded broker accepts
+	// per second, with a burst of twice as many. Default 20.
+	MQTTMaxConnRate int
 	// HTTPListen is the address of /metrics and /healthz. Default
 	// 127.0.0.1:9464.
 	HTTPListen string
@@ -56,9 +87,35 @@ type Config struct {
 	// sensors it heard and which unknown ids published (package lastseen);
 	// only with a RegistryToken. Default 1m.
 	LastSeenInterval time.Duration
-	// DataDir holds the gateway's state: the last-known-good allow-list
-	// (next: the spool). Default var/gateway.
+	// DataDir holds the gateway's state: the last-known-good allow-list,
+	// the spool (unless SpoolDir) and the dead letters. Default
+	// var/gateway.
 	DataDir string
+	// SpoolDir holds the spool's segments and checkpoint. Default
+	// <DataDir>/spool.
+	SpoolDir string
+	// SpoolMaxBytes bounds the spool's files; when full, acknowledgements
+	// stop (or, with SpoolEvictOldest, the oldest segment is deleted).
+	// Default 256 MiB.
+	SpoolMaxBytes int
+	// SpoolSegmentBytes is the size of a spool segment file. Default 8 MiB.
+	SpoolSegmentBytes int
+	// SpoolSyncRecords: the spool fsyncs as soon as this many appended
+	// records wait. Default 1000.
+	SpoolSyncRecords int
+	// SpoolSyncInterval is the shortest time between two spool fsyncs
+	// (unless SpoolSyncRecords wait). Default 50ms.
+	SpoolSyncInterval time.Duration
+	// SpoolEvictOldest lets a full spool delete its oldest segment, unsent
+	// readings included (counted), rather than stop acknowledging.
+	// Default false.
+	SpoolEvictOldest bool
+	// DeadLetterMaxBytes bounds the files of readings InfluxDB refused for
+	// good (<DataDir>/deadletter). Default 16 MiB.
+	DeadLetterMaxBytes int
+	// DrainTimeout bounds how long, at a stop, the spool is still sent to
+	// InfluxDB after ingest stopped. Default 10s.
+	DrainTimeout time.Duration
 	// ClientID is the gateway's MQTT client id, fixed so that the broker
 	// keeps its session. Default civisens-gateway.
 	ClientID string
@@ -81,6 +138,10 @@ type Config struct {
 	MaxFuture time.Duration
 	// MaxPast is how old a reading may be. Default 7d.
 	MaxPast time.Duration
+	// MaxPayload bounds a SenML payload, in bytes. Default 64 KiB.
+	MaxPayload int
+	// MaxRecords bounds the records of one SenML pack. Default 500.
+	MaxRecords int
 	// LogLevel is debug, info, warn or error. Default info.
 	LogLevel string
 }
@@ -113,6 +174,24 @@ func (c Config) withDefaults() Config {
 	setD(&c.MaxFuture, defaultMaxFuture)
 	setD(&c.MaxPast, defaultMaxPast)
 	set(&c.LogLevel, defaultLogLevel)
+	setN := func(v *int, d int) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	setN(&c.MQTTMaxPacket, defaultMQTTMaxPacket)
+	setN(&c.MQTTMaxInflight, defaultMQTTMaxInflight)
+	setN(&c.MQTTReceiveMax, defaultMQTTReceiveMax)
+	setN(&c.MQTTMaxConnRate, defaultMQTTMaxConnRate)
+	setN(&c.MaxPayload, defaultMaxPayload)
+	setN(&c.MaxRecords, defaultMaxRecords)
+	set(&c.SpoolDir, filepath.Join(c.DataDir, "spool"))
+	setN(&c.SpoolMaxBytes, defaultSpoolMaxBytes)
+	setN(&c.SpoolSegmentBytes, defaultSpoolSegment)
+	setN(&c.SpoolSyncRecords, defaultSpoolSyncRecords)
+	setD(&c.SpoolSyncInterval, defaultSpoolSyncEvery)
+	setN(&c.DeadLetterMaxBytes, defaultDeadLetterMax)
+	setD(&c.DrainTimeout, defaultDrainTimeout)
 	return c
 }
 
@@ -130,6 +209,53 @@ func (c Config) Validate() error {
 		}
 	} else if err := checkListen(c.MQTTListen); err != nil {
 		bad("mqtt-listen", "%v", err)
+	}
+	switch {
+	case c.MQTTTLSListen != "":
+		if err := checkListen(c.MQTTTLSListen); err != nil {
+			bad("mqtt-tls-listen", "%v", err)
+		}
+		if c.MQTTTLSCert == "" || c.MQTTTLSKey == "" {
+			bad("mqtt-tls-listen", "needs -mqtt-tls-cert and -mqtt-tls-key")
+		}
+	case c.MQTTTLSCert != "" || c.MQTTTLSKey != "":
+		bad("mqtt-tls-cert", "a certificate without -mqtt-tls-listen")
+	}
+	if c.MQTTMaxPacket < 1<<10 || c.MQTTMaxPacket > 256<<20 {
+		bad("mqtt-max-packet", "%s is not in 1KiB..256MiB", formatSize(c.MQTTMaxPacket))
+	}
+	if c.MQTTMaxInflight < 1 || c.MQTTMaxInflight > 65535 {
+		bad("mqtt-max-inflight", "%d is not in 1..65535", c.MQTTMaxInflight)
+	}
+	if c.MQTTReceiveMax < 1 || c.MQTTReceiveMax > 65535 {
+		bad("mqtt-receive-max", "%d is not in 1..65535", c.MQTTReceiveMax)
+	}
+	if c.MQTTMaxConnRate < 1 || c.MQTTMaxConnRate > 100000 {
+		bad("mqtt-max-conn-rate", "%d is not in 1..100000", c.MQTTMaxConnRate)
+	}
+	if c.MaxPayload < 64 || c.MaxPayload > 16<<20 {
+		bad("max-payload", "%s is not in 64B..16MiB", formatSize(c.MaxPayload))
+	}
+	if c.MaxRecords < 1 || c.MaxRecords > 100000 {
+		bad("max-records", "%d is not in 1..100000", c.MaxRecords)
+	}
+	if c.SpoolSegmentBytes < 64<<10 {
+		bad("spool-segment-bytes", "%s is below 64KiB", formatSize(c.SpoolSegmentBytes))
+	}
+	if c.SpoolMaxBytes < 2*c.SpoolSegmentBytes {
+		bad("spool-max-bytes", "%s is below two segments (-spool-segment-bytes %s)", formatSize(c.SpoolMaxBytes), formatSize(c.SpoolSegmentBytes))
+	}
+	if c.SpoolSyncRecords < 1 || c.SpoolSyncRecords > 1000000 {
+		bad("spool-sync-records", "%d is not in 1..1000000", c.SpoolSyncRecords)
+	}
+	if c.SpoolSyncInterval < time.Millisecond || c.SpoolSyncInterval > 10*time.Second {
+		bad("spool-sync-interval", "%v is not in 1ms..10s", c.SpoolSyncInterval)
+	}
+	if c.DeadLetterMaxBytes < 4<<10 {
+		bad("deadletter-max-bytes", "%s is below 4KiB", formatSize(c.DeadLetterMaxBytes))
+	}
+	if c.DrainTimeout < 0 || c.DrainTimeout > 10*time.Minute {
+		bad("drain-timeout", "%v is not in 0..10m", c.DrainTimeout)
 	}
 	if err := checkListen(c.HTTPListen); err != nil {
 		bad("http-listen", "%v", err)
@@ -182,6 +308,13 @@ func (c Config) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.String("broker_url", redactURL(c.BrokerURL)),
 		slog.String("mqtt_listen", c.MQTTListen),
+		slog.String("mqtt_tls_listen", c.MQTTTLSListen),
+		slog.String("mqtt_tls_cert", c.MQTTTLSCert),
+		slog.String("mqtt_tls_key", c.MQTTTLSKey),
+		slog.Int("mqtt_max_packet", c.MQTTMaxPacket),
+		slog.Int("mqtt_max_inflight", c.MQTTMaxInflight),
+		slog.Int("mqtt_receive_max", c.MQTTReceiveMax),
+		slog.Int("mqtt_max_conn_rate", c.MQTTMaxConnRate),
 		slog.String("http_listen", c.HTTPListen),
 		slog.String("registry_url", c.RegistryURL),
 		slog.String("registry_token", redactSecret(c.RegistryToken)),
@@ -197,6 +330,16 @@ func (c Config) LogValue() slog.Value {
 		slog.Duration("flush_interval", c.FlushInterval),
 		slog.Duration("max_future", c.MaxFuture),
 		slog.Duration("max_past", c.MaxPast),
+		slog.Int("max_payload", c.MaxPayload),
+		slog.Int("max_records", c.MaxRecords),
+		slog.String("spool_dir", c.SpoolDir),
+		slog.Int("spool_max_bytes", c.SpoolMaxBytes),
+		slog.Int("spool_segment_bytes", c.SpoolSegmentBytes),
+		slog.Int("spool_sync_records", c.SpoolSyncRecords),
+		slog.Duration("spool_sync_interval", c.SpoolSyncInterval),
+		slog.Bool("spool_evict_oldest", c.SpoolEvictOldest),
+		slog.Int("deadletter_max_bytes", c.DeadLetterMaxBytes),
+		slog.Duration("drain_timeout", c.DrainTimeout),
 	)
 }
 
@@ -254,12 +397,19 @@ func options() []option {
 	return []option{
 		{"broker-url", "BROKER_URL", "URL", "", "external MQTT broker to subscribe through (tcp://host:1883, ssl://, ws://; may carry user:password); empty starts the embedded broker", setString(func(c *Config) *string { return &c.BrokerURL })},
 		{"mqtt-listen", "GATEWAY_MQTT_LISTEN", "ADDR", defaultMQTTListen, "TCP address of the embedded MQTT broker", setString(func(c *Config) *string { return &c.MQTTListen })},
+		{"mqtt-tls-listen", "GATEWAY_MQTT_TLS_LISTEN", "ADDR", "", "address of the embedded broker's TLS listener (needs -mqtt-tls-cert and -mqtt-tls-key); empty: none", setString(func(c *Config) *string { return &c.MQTTTLSListen })},
+		{"mqtt-tls-cert", "GATEWAY_MQTT_TLS_CERT", "FILE", "", "certificate (chain) of the TLS listener, PEM", setString(func(c *Config) *string { return &c.MQTTTLSCert })},
+		{"mqtt-tls-key", "GATEWAY_MQTT_TLS_KEY", "FILE", "", "private key of the TLS listener, PEM", setString(func(c *Config) *string { return &c.MQTTTLSKey })},
+		{"mqtt-max-packet", "GATEWAY_MQTT_MAX_PACKET", "SIZE", formatSize(defaultMQTTMaxPacket), "largest MQTT packet the embedded broker takes; a client sending more is disconnected", setSize(func(c *Config) *int { return &c.MQTTMaxPacket })},
+		{"mqtt-max-inflight", "GATEWAY_MQTT_MAX_INFLIGHT", "N", strconv.Itoa(defaultMQTTMaxInflight), "QoS 1 messages the embedded broker holds unacknowledged towards one client; beyond, it drops them (counted)", setInt(func(c *Config) *int { return &c.MQTTMaxInflight })},
+		{"mqtt-receive-max", "GATEWAY_MQTT_RECEIVE_MAX", "N", strconv.Itoa(defaultMQTTReceiveMax), "QoS 1/2 messages one client may have unacknowledged towards the embedded broker", setInt(func(c *Config) *int { return &c.MQTTReceiveMax })},
+		{"mqtt-max-conn-rate", "GATEWAY_MQTT_MAX_CONN_RATE", "N", strconv.Itoa(defaultMQTTMaxConnRate), "connections the embedded broker accepts per second (burst: twice as many)", setInt(func(c *Config) *int { return &c.MQTTMaxConnRate })},
 		{"http-listen", "GATEWAY_HTTP_LISTEN", "ADDR", defaultHTTPListen, "address of /metrics and /healthz", setString(func(c *Config) *string { return &c.HTTPListen })},
 		{"registry-url", "REGISTRY_URL", "URL", defaultRegistryURL, "registry whose allow-list says which sensors are accepted", setString(func(c *Config) *string { return &c.RegistryURL })},
 		{"registry-token", "GATEWAY_REGISTRY_TOKEN", "TOKEN", "", "the gateway's API token on the registry (role gateway), sent as a bearer token", setString(func(c *Config) *string { return &c.RegistryToken })},
 		{"allowlist-refresh", "GATEWAY_ALLOWLIST_REFRESH", "DURATION", formatDuration(defaultAllowListRefresh), "how often the allow-list is asked for (with its ETag)", setDuration(func(c *Config) *time.Duration { return &c.AllowListRefresh })},
 		{"lastseen-interval", "GATEWAY_LASTSEEN_INTERVAL", "DURATION", formatDuration(defaultLastSeenInterval), "how often the registry is told which sensors were heard and which unknown ids published (needs -registry-token)", setDuration(func(c *Config) *time.Duration { return &c.LastSeenInterval })},
-		{"data-dir", "GATEWAY_DATA_DIR", "DIR", defaultDataDir, "folder of the gateway's state (last-known-good allow-list)", setString(func(c *Config) *string { return &c.DataDir })},
+		{"data-dir", "GATEWAY_DATA_DIR", "DIR", defaultDataDir, "folder of the gateway's state (last-known-good allow-list, spool, dead letters)", setString(func(c *Config) *string { return &c.DataDir })},
 		{"client-id", "GATEWAY_CLIENT_ID", "ID", defaultClientID, "MQTT client id of the gateway's persistent session", setString(func(c *Config) *string { return &c.ClientID })},
 		{"influx-url", "INFLUX_URL", "URL", defaultInfluxURL, "InfluxDB server", setString(func(c *Config) *string { return &c.InfluxURL })},
 		{"influx-token", "INFLUX_TOKEN", "TOKEN", "", "InfluxDB 2.x token, or 1.x user:password (empty: no authentication)", setString(func(c *Config) *string { return &c.InfluxToken })},
@@ -269,6 +419,16 @@ func options() []option {
 		{"flush-interval", "GATEWAY_FLUSH_INTERVAL", "DURATION", formatDuration(defaultFlushInterval), "longest a reading waits for its batch", setDuration(func(c *Config) *time.Duration { return &c.FlushInterval })},
 		{"max-future", "GATEWAY_MAX_FUTURE", "DURATION", formatDuration(defaultMaxFuture), "readings further ahead of the gateway's clock are refused", setDuration(func(c *Config) *time.Duration { return &c.MaxFuture })},
 		{"max-past", "GATEWAY_MAX_PAST", "DURATION", formatDuration(defaultMaxPast), "readings older than this are refused", setDuration(func(c *Config) *time.Duration { return &c.MaxPast })},
+		{"max-payload", "GATEWAY_MAX_PAYLOAD", "SIZE", formatSize(defaultMaxPayload), "largest SenML payload; larger ones are refused (too_large)", setSize(func(c *Config) *int { return &c.MaxPayload })},
+		{"max-records", "GATEWAY_MAX_RECORDS", "N", strconv.Itoa(defaultMaxRecords), "most records in one SenML pack; more are refused (too_many_records)", setInt(func(c *Config) *int { return &c.MaxRecords })},
+		{"spool-dir", "GATEWAY_SPOOL_DIR", "DIR", "<data-dir>/spool", "folder of the spool: the readings acknowledged and not yet in InfluxDB", setString(func(c *Config) *string { return &c.SpoolDir })},
+		{"spool-max-bytes", "GATEWAY_SPOOL_MAX_BYTES", "SIZE", formatSize(defaultSpoolMaxBytes), "bound of the spool's files; when full, acknowledgements stop and the broker keeps the messages", setSize(func(c *Config) *int { return &c.SpoolMaxBytes })},
+		{"spool-segment-bytes", "GATEWAY_SPOOL_SEGMENT_BYTES", "SIZE", formatSize(defaultSpoolSegment), "size of a spool segment file", setSize(func(c *Config) *int { return &c.SpoolSegmentBytes })},
+		{"spool-sync-records", "GATEWAY_SPOOL_SYNC_RECORDS", "N", strconv.Itoa(defaultSpoolSyncRecords), "fsync the spool as soon as this many appended records wait", setInt(func(c *Config) *int { return &c.SpoolSyncRecords })},
+		{"spool-sync-interval", "GATEWAY_SPOOL_SYNC_INTERVAL", "DURATION", formatDuration(defaultSpoolSyncEvery), "shortest time between two spool fsyncs (unless -spool-sync-records wait)", setDuration(func(c *Config) *time.Duration { return &c.SpoolSyncInterval })},
+		{"spool-evict-oldest", "GATEWAY_SPOOL_EVICT_OLDEST", "", "false", "when the spool is full, delete its oldest segment (unsent readings lost, counted) instead of stopping acknowledgements", setBool(func(c *Config) *bool { return &c.SpoolEvictOldest })},
+		{"deadletter-max-bytes", "GATEWAY_DEADLETTER_MAX_BYTES", "SIZE", formatSize(defaultDeadLetterMax), "bound of the files of readings InfluxDB refused for good (<data-dir>/deadletter)", setSize(func(c *Config) *int { return &c.DeadLetterMaxBytes })},
+		{"drain-timeout", "GATEWAY_DRAIN_TIMEOUT", "DURATION", formatDuration(defaultDrainTimeout), "at a stop, how long the spool is still sent to InfluxDB", setDuration(func(c *Config) *time.Duration { return &c.DrainTimeout })},
 		{"log-level", "GATEWAY_LOG_LEVEL", "LEVEL", defaultLogLevel, "debug, info, warn or error", setString(func(c *Config) *string { return &c.LogLevel })},
 	}
 }
@@ -297,6 +457,57 @@ func setDuration(field func(*Config) *time.Duration) func(*Config, string) error
 		*field(c) = d
 		return nil
 	}
+}
+
+func setBool(field func(*Config) *bool) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("%q is not true or false", v)
+		}
+		*field(c) = b
+		return nil
+	}
+}
+
+func setSize(field func(*Config) *int) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		n, err := parseSize(v)
+		if err != nil {
+			return err
+		}
+		*field(c) = n
+		return nil
+	}
+}
+
+// parseSize reads a size in bytes: 65536, 64KiB, 1MiB.
+func parseSize(s string) (int, error) {
+	num, mult := s, 1
+	switch {
+	case strings.HasSuffix(s, "KiB"):
+		num, mult = strings.TrimSuffix(s, "KiB"), 1<<10
+	case strings.HasSuffix(s, "MiB"):
+		num, mult = strings.TrimSuffix(s, "MiB"), 1<<20
+	case strings.HasSuffix(s, "B"):
+		num = strings.TrimSuffix(s, "B")
+	}
+	n, err := strconv.Atoi(num)
+	if err != nil || n < 0 || n > (1<<30)/mult {
+		return 0, fmt.Errorf("%q is not a size (e.g. 65536, 64KiB, 1MiB)", s)
+	}
+	return n * mult, nil
+}
+
+// formatSize writes n bytes the short way: 64KiB, 1MiB, 1000B.
+func formatSize(n int) string {
+	switch {
+	case n != 0 && n%(1<<20) == 0:
+		return fmt.Sprintf("%dMiB", n>>20)
+	case n != 0 && n%(1<<10) == 0:
+		return fmt.Sprintf("%dKiB", n>>10)
+	}
+	return fmt.Sprintf("%dB", n)
 }
 
 // parseDuration reads a Go duration (90s, 5m, 1h30m) or a number of days
@@ -340,6 +551,12 @@ type optionValue struct {
 func (v optionValue) String() string     { return "" }
 func (v optionValue) Set(s string) error { return v.o.set(v.c, s) }
 
+// boolOptionValue is the optionValue of a true/false option (its arg is
+// empty): -flag alone means -flag=true.
+type boolOptionValue struct{ optionValue }
+
+func (boolOptionValue) IsBoolFlag() bool { return true }
+
 // errUsage marks a command line that cannot be understood; errExit, a
 // command line that was fully answered (-help, -version).
 var (
@@ -364,6 +581,10 @@ func parseConfig(args []string, getenv func(string) string, stdout io.Writer) (C
 	fs := flag.NewFlagSet("civisens-gateway", flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // errors are returned, -help printed below
 	for _, o := range opts {
+		if o.arg == "" {
+			fs.Var(boolOptionValue{optionValue{c: &c, o: o}}, o.name, o.usage)
+			continue
+		}
 		fs.Var(optionValue{c: &c, o: o}, o.name, o.usage)
 	}
 	showVersion := fs.Bool("version", false, "print the version and exit")
@@ -402,7 +623,8 @@ func printUsage(w io.Writer, opts []option) {
 
 civisens-gateway subscribes to sensors/+/senml (QoS 1, persistent session),
 keeps the readings of the sensors that the register publishes, validates them,
-writes them to InfluxDB, and acknowledges each message once written.
+acknowledges each message once its readings are on disk (the spool), and sends
+the spool to InfluxDB.
 
 Each flag may also be set by the environment variable shown; the flag wins.
 
@@ -416,7 +638,8 @@ Each flag may also be set by the environment variable shown; the flag wins.
 	}
 	fmt.Fprint(w, "  -version\n        print the version and exit\n  -help\n        print this help and exit\n")
 	fmt.Fprint(w, `
-Durations: 500ms, 30s, 5m, 2h, 7d. Metrics: http://<http-listen>/metrics;
-health: http://<http-listen>/healthz (200 when ingesting, else 503).
+Durations: 500ms, 30s, 5m, 2h, 7d. Sizes: 65536, 64KiB, 1MiB.
+Metrics: http://<http-listen>/metrics; health: http://<http-listen>/healthz
+(200 when ingesting, else 503).
 `)
 }

@@ -8,16 +8,21 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/civisens/civisens/firmware-bridge/senml"
 	"github.com/civisens/civisens/gateway/internal/allowlist"
 	"github.com/civisens/civisens/gateway/internal/broker"
 	"github.com/civisens/civisens/gateway/internal/ingest"
 	"github.com/civisens/civisens/gateway/internal/lastseen"
 	"github.com/civisens/civisens/gateway/internal/metrics"
 	"github.com/civisens/civisens/gateway/internal/sink"
+	"github.com/civisens/civisens/gateway/internal/spool"
 	"github.com/civisens/civisens/gateway/internal/validate"
+	"github.com/civisens/civisens/registry/registryapi"
 )
 
 // shutdownTimeout bounds the stop of the HTTP server; ingest has its own.
@@ -41,9 +46,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 }
 
 // serve starts the parts, in the order their dependencies need, and stops
-// them in reverse: ingest (stops taking messages, commits, acknowledges,
-// disconnects), the allow-list refresh, the embedded broker, HTTP, the
-// InfluxDB client.
+// them in reverse: ingest (stops taking messages, spools, acknowledges,
+// disconnects), the allow-list refresh, the drainer (sends the spool to
+// InfluxDB for at most DrainTimeout), the embedded broker, HTTP, the spool,
+// the InfluxDB client.
 func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	log.Info("civisens-gateway starting", "version", version, "config", cfg)
 	reg := metrics.NewRegistry()
@@ -57,8 +63,48 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	}
 	cancel()
 
-	al := allowlist.New(allowlist.Config{RegistryURL: cfg.RegistryURL, Token: cfg.RegistryToken, Dir: cfg.DataDir, Refresh: cfg.AllowListRefresh},
-		log.With("component", "allowlist"))
+	// The spool: ingest acknowledges a message once its readings are in
+	// it; the drainer sends it to InfluxDB, refused points to dead letters.
+	sp, err := spool.Open(spool.Config{Dir: cfg.SpoolDir, MaxBytes: int64(cfg.SpoolMaxBytes), SegmentBytes: int64(cfg.SpoolSegmentBytes),
+		SyncRecords: cfg.SpoolSyncRecords, SyncInterval: cfg.SpoolSyncInterval, EvictOldest: cfg.SpoolEvictOldest},
+		log.With("component", "spool"), reg)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := sp.Close(); err != nil {
+			log.Error("spool close", "err", err)
+		}
+	}()
+	dead, err := sink.OpenDeadLetters(filepath.Join(cfg.DataDir, "deadletter"), int64(cfg.DeadLetterMaxBytes), log.With("component", "deadletter"), reg)
+	if err != nil {
+		return err
+	}
+	defer dead.Close()
+	drainer := sink.NewDrainer(sink.DrainConfig{BatchSize: cfg.BatchSize, FlushInterval: cfg.FlushInterval}, sp, snk, dead,
+		log.With("component", "sink"), reg)
+
+	// The embedded broker admits the allow-list's MQTT credentials: they
+	// change with the list, and the sessions of revoked ones end.
+	embedded := cfg.BrokerURL == ""
+	var policy *broker.Policy
+	var brk atomic.Pointer[broker.Broker]
+	var onChange func(registryapi.AllowList)
+	if embedded {
+		p, err := broker.NewPolicy(broker.PolicyConfig{ReaderClientID: cfg.ClientID}, log.With("component", "broker"), reg)
+		if err != nil {
+			return err
+		}
+		policy = p
+		onChange = func(l registryapi.AllowList) {
+			policy.SetCredentials(l.Credentials)
+			if b := brk.Load(); b != nil {
+				b.Revalidate()
+			}
+		}
+	}
+	al := allowlist.New(allowlist.Config{RegistryURL: cfg.RegistryURL, Token: cfg.RegistryToken, Dir: cfg.DataDir, Refresh: cfg.AllowListRefresh,
+		OnChange: onChange}, log.With("component", "allowlist"))
 	reg.GaugeFunc("civisens_gateway_allowlist_sensors", "Sensors in the allow-list.", func() float64 { return float64(al.Stats().Sensors) })
 	reg.GaugeFunc("civisens_gateway_allowlist_age_seconds", "Seconds since the registry last served or confirmed the allow-list (0 when there is none).",
 		func() float64 { return al.Stats().Age.Seconds() })
@@ -81,9 +127,20 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	}()
 	log.Info("http listening", "addr", ln.Addr().String())
 
-	brokerURL, embedded := cfg.BrokerURL, cfg.BrokerURL == ""
+	// The list (copy on disk, then the registry) before the broker listens,
+	// so that the first sensors find their credentials.
+	al.Start(ctx) // logs what it could not do
+	brokerURL := cfg.BrokerURL
 	if embedded {
-		b, err := broker.Start(broker.Config{Addr: cfg.MQTTListen}, log.With("component", "broker"))
+		b, err := broker.Start(broker.Config{
+			Addr:    cfg.MQTTListen,
+			TLSAddr: cfg.MQTTTLSListen, TLSCert: cfg.MQTTTLSCert, TLSKey: cfg.MQTTTLSKey,
+			MaxPacketSize:  uint32(cfg.MQTTMaxPacket),
+			MaxInflight:    uint16(cfg.MQTTMaxInflight),
+			ReceiveMaximum: uint16(cfg.MQTTReceiveMax),
+			MaxConnRate:    float64(cfg.MQTTMaxConnRate),
+			Access:         policy,
+		}, log.With("component", "broker"), reg)
 		if err != nil {
 			return err
 		}
@@ -91,12 +148,40 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 			b.Close()
 			log.Info("mqtt broker closed")
 		}()
+		brk.Store(b)
 		log.Info("mqtt broker listening", "addr", b.Addr())
-		brokerURL = "tcp://" + dialAddr(b.Addr())
+		if a := b.TLSAddr(); a != "" {
+			log.Info("mqtt TLS listener", "addr", a)
+		}
+		// The gateway's own subscriber: the internal listener, with a
+		// credential drawn at start and held in memory only.
+		brokerURL = policy.ReaderURL(dialAddr(b.InternalAddr()))
 		reg.CounterFunc("civisens_gateway_broker_messages_dropped_total", "Messages the embedded broker dropped for slow subscribers or over its inflight bound.",
 			func() float64 { st := b.Stats(); return float64(st.MessagesDropped + st.InflightDropped) })
 		reg.GaugeFunc("civisens_gateway_broker_clients", "Clients connected to the embedded broker.", func() float64 { return float64(b.Stats().ClientsConnected) })
 	}
+
+	// The drainer runs from the start, so that what a previous run spooled
+	// goes out before the allow-list is there. At a stop it runs once ingest
+	// has ended, until the spool is empty or DrainTimeout has passed.
+	drainCtx, cancelDrain := context.WithCancel(context.WithoutCancel(ctx))
+	stopDrain, drained := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(drained)
+		drainer.Run(drainCtx, stopDrain)
+	}()
+	defer func() {
+		close(stopDrain)
+		t := time.AfterFunc(cfg.DrainTimeout, cancelDrain)
+		<-drained
+		t.Stop()
+		cancelDrain()
+		if st := sp.Stats(); st.Records > 0 {
+			log.Warn("stopping with readings not yet in InfluxDB; they stay in the spool for the next start", "records", st.Records, "bytes", st.Bytes)
+		} else {
+			log.Info("spool drained")
+		}
+	}()
 
 	// What the gateway hears goes to the registry's quality page; the
 	// registry wants the gateway's token for it.
@@ -118,8 +203,14 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		BatchSize:     cfg.BatchSize,
 		FlushInterval: cfg.FlushInterval,
 		Rules:         validate.Rules{MaxPast: cfg.MaxPast, MaxFuture: cfg.MaxFuture},
+		Limits:        senml.Limits{MaxBytes: cfg.MaxPayload, MaxRecords: cfg.MaxRecords},
 		Seen:          seen,
-	}, al, snk, log.With("component", "ingest"), reg)
+		// The spool groups concurrent commits into one fsync: commit as
+		// soon as no message waits, and retry a full spool within a second
+		// of room coming back.
+		FlushWhenIdle: true,
+		RetryMax:      time.Second,
+	}, al, sp, log.With("component", "ingest"), reg)
 
 	health := func() metrics.Health {
 		st, ss := al.Stats(), snk.Status()
@@ -139,6 +230,12 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		if st.LastError != nil {
 			h.AllowList.LastError = st.LastError.Error()
 		}
+		spst := sp.Stats()
+		h.Spool = &metrics.SpoolHealth{Dir: spst.Dir, Records: spst.Records, Bytes: spst.Bytes, DiskBytes: spst.DiskBytes,
+			MaxBytes: spst.MaxBytes, Segments: spst.Segments, Full: spst.Full}
+		if !spst.OldestUnsent.IsZero() {
+			h.Spool.OldestUnsentSeconds = time.Since(spst.OldestUnsent).Seconds()
+		}
 		return h
 	}
 	srv.Handler = metrics.NewHandler(reg, health)
@@ -147,7 +244,6 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 
 	var wg sync.WaitGroup
 	defer wg.Wait()
-	al.Start(ctx) // logs what it could not do
 	wg.Go(func() { al.Run(ctx) })
 	if reporter != nil {
 		wg.Go(func() { reporter.Run(ctx) })

@@ -65,6 +65,9 @@ func TestDefaults(t *testing.T) {
 		AllowListRefresh: 30 * time.Second, LastSeenInterval: time.Minute, DataDir: "var/gateway", ClientID: "civisens-gateway",
 		InfluxURL: "http://127.0.0.1:8086", InfluxBucket: "civisens", BatchSize: 500, FlushInterval: time.Second,
 		MaxFuture: 5 * time.Minute, MaxPast: 7 * 24 * time.Hour, LogLevel: "info",
+		SpoolDir: "var/gateway/spool", SpoolMaxBytes: 256 << 20, SpoolSegmentBytes: 8 << 20, SpoolSyncRecords: 1000,
+		SpoolSyncInterval: 50 * time.Millisecond, DeadLetterMaxBytes: 16 << 20, DrainTimeout: 10 * time.Second,
+		MQTTMaxPacket: 64 << 10, MQTTMaxInflight: 4096, MQTTReceiveMax: 256, MQTTMaxConnRate: 20, MaxPayload: 64 << 10, MaxRecords: 500,
 	}
 	if diff := cmp.Diff(want, c.withDefaults()); diff != "" {
 		t.Errorf("defaults (-want +got):\n%s", diff)
@@ -84,6 +87,8 @@ func TestEnvironmentAndFlags(t *testing.T) {
 		"INFLUX_TOKEN":              "admin:s3cret",
 		"GATEWAY_BATCH_SIZE":        "not a number", // overridden by the flag: not an error
 		"GATEWAY_CLIENT_ID":         "from-env",
+		"GATEWAY_MQTT_MAX_PACKET":   "128KiB",
+		"GATEWAY_MAX_RECORDS":       "50",
 	})
 	c, err := parseConfig([]string{"-batch-size", "100", "-client-id", "from-flag", "-max-future", "90s"}, e, &bytes.Buffer{})
 	if err != nil {
@@ -92,7 +97,7 @@ func TestEnvironmentAndFlags(t *testing.T) {
 	want := Config{
 		BrokerURL: "tcp://broker.local:1883", HTTPListen: "0.0.0.0:9999", AllowListRefresh: 2 * time.Minute, LastSeenInterval: 5 * time.Minute,
 		MaxPast: 30 * 24 * time.Hour, MaxFuture: 90 * time.Second, InfluxToken: "admin:s3cret",
-		BatchSize: 100, ClientID: "from-flag",
+		BatchSize: 100, ClientID: "from-flag", MQTTMaxPacket: 128 << 10, MaxRecords: 50,
 	}
 	if diff := cmp.Diff(want, c); diff != "" {
 		t.Errorf("config (-want +got):\n%s", diff)
@@ -116,6 +121,12 @@ func TestBadConfiguration(t *testing.T) {
 		{"1.x bucket", []string{"-influx-bucket", "a/b/c"}, nil, []string{"-influx-bucket"}},
 		{"refresh too often", []string{"-allowlist-refresh", "10ms"}, nil, []string{"-allowlist-refresh"}},
 		{"last-seen too often", []string{"-lastseen-interval", "100ms"}, nil, []string{"-lastseen-interval"}},
+		{"TLS without a certificate", []string{"-mqtt-tls-listen", "0.0.0.0:8883"}, nil, []string{"-mqtt-tls-listen", "-mqtt-tls-cert"}},
+		{"a certificate without TLS", []string{"-mqtt-tls-cert", "a.pem", "-mqtt-tls-key", "a.key"}, nil, []string{"-mqtt-tls-listen"}},
+		{"MQTT limits", []string{"-mqtt-max-packet", "100", "-mqtt-max-inflight", "70000", "-mqtt-max-conn-rate", "-1"},
+			nil, []string{"-mqtt-max-packet", "-mqtt-max-inflight", "-mqtt-max-conn-rate"}},
+		{"bad size", nil, map[string]string{"GATEWAY_MAX_PAYLOAD": "64kB"}, []string{"GATEWAY_MAX_PAYLOAD", `"64kB"`}},
+		{"SenML limits", []string{"-max-payload", "32MiB", "-max-records", "0"}, nil, []string{"-max-payload"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := run(context.Background(), tc.args, env(tc.env), &bytes.Buffer{}, &bytes.Buffer{})

@@ -20,14 +20,17 @@ const maxPasswordLine = 4096
 
 func adminUsage(w io.Writer) {
 	fmt.Fprint(w, `Usage: registry admin create -username NAME [-role ROLE] [-display-name TEXT] [-generate] [-db path]
+       registry admin token -name NAME [-role ROLE] [-db path]
 
 Manages the register's accounts directly in its database, without the
 server (which may be running).
 
 Subcommands:
   create   create an account, e.g. the first administrator of a fresh register
+  token    create an API token (role technician or gateway) for a program
 
-Run "registry admin create --help" for its flags.
+Run "registry admin create --help" or "registry admin token --help" for
+their flags.
 `)
 }
 
@@ -63,6 +66,8 @@ func adminCommand(ctx context.Context, args []string, getenv func(string) string
 	switch args[0] {
 	case "create":
 		return adminCreate(ctx, args[1:], getenv, stdin, stdout, stderr)
+	case "token":
+		return adminToken(ctx, args[1:], getenv, stdout, stderr) // admin_token.go
 	case "-h", "-help", "--help", "help":
 		adminUsage(stdout)
 		return nil

@@ -139,3 +139,41 @@ func TestAdminCreateUsage(t *testing.T) {
 		t.Error("registry --help does not mention registry admin create")
 	}
 }
+
+// A provisioning script gets a technician token from the command line and
+// issues a sensor's MQTT credential with it.
+func TestAdminTokenThenIssueCredentials(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "registry.db")
+	base, _, _ := start(t, "-listen", "127.0.0.1:0", "-db", db, "-demo", "-influx-url", "http://127.0.0.1:1")
+
+	var stdout, stderr bytes.Buffer
+	if err := run(context.Background(), []string{"admin", "token", "-db", db, "-name", "script de pose", "-quiet"}, noEnv, &stdout, &stderr); err != nil {
+		t.Fatalf("admin token: %v\n%s", err, stderr.String())
+	}
+	token := strings.TrimSpace(stdout.String())
+	if !auth.WellFormedAPIToken(token) {
+		t.Fatalf("admin token printed %q", stdout.String())
+	}
+	req, _ := http.NewRequest(http.MethodPost, base+"/api/v1/sensors/air-mairie-01/credentials", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated || !strings.Contains(string(body), `"username":"air-mairie-01"`) {
+		t.Errorf("issue credentials with the technician token: %d %s", resp.StatusCode, body)
+	}
+
+	// Only token roles; the database must exist.
+	for _, args := range [][]string{
+		{"admin", "token", "-db", db, "-name", "x", "-role", "administrator"},
+		{"admin", "token", "-db", db},
+		{"admin", "token", "-db", filepath.Join(t.TempDir(), "none.db"), "-name", "x"},
+	} {
+		if err := run(context.Background(), args, noEnv, &bytes.Buffer{}, &bytes.Buffer{}); err == nil {
+			t.Errorf("%v succeeded", args)
+		}
+	}
+}

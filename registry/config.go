@@ -97,6 +97,10 @@ type config struct {
 	// GatewayToken, when set, is ensured at start as the API token of
 	// role gateway named "bootstrap-gateway" (stored hashed).
 	GatewayToken secret
+	// DemoBridgePassword, with Demo, is ensured at start as the MQTT
+	// password of the demo's firmware bridge "simulateur", which publishes
+	// every demo sensor (stored as a bcrypt hash).
+	DemoBridgePassword secret
 	// MaxBodySize bounds every request body but an import's; default 1MiB.
 	MaxBodySize string
 }
@@ -135,6 +139,7 @@ func (c config) LogValue() slog.Value {
 		slog.String("territory_bbox", c.TerritoryBBox),
 		slog.String("functional_contact", c.FunctionalContact),
 		slog.Any("gateway_token", c.GatewayToken),
+		slog.Any("demo_bridge_password", c.DemoBridgePassword),
 		slog.String("max_body_size", c.MaxBodySize),
 	)
 }
@@ -225,6 +230,7 @@ func options(c *config) []option {
 		{"territory-bbox", envTerritoryBBox, "box", "", "minLon,minLat,maxLon,maxLat: publication refuses places outside; empty: not checked", &c.TerritoryBBox, nil},
 		{"functional-contact", envFunctionalContact, "email", "", "the organisation's functional mailbox; refuses public contacts that look personal", &c.FunctionalContact, nil},
 		{"gateway-token", "REGISTRY_GATEWAY_TOKEN", "token", "", "ensure this API token (cvs_…) of role gateway, named bootstrap-gateway", (*string)(&c.GatewayToken), nil},
+		{"demo-bridge-password", "REGISTRY_DEMO_BRIDGE_PASSWORD", "password", "", "with -demo: ensure the demo's firmware bridge simulateur (MQTT user bridge.simulateur) with this password, assigned every demo sensor", (*string)(&c.DemoBridgePassword), nil},
 		{"max-body-size", "REGISTRY_MAX_BODY_SIZE", "size", defaultMaxBodySize, "largest request body but an import's (413 beyond)", &c.MaxBodySize, nil},
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/civisens/civisens/registry/internal/catalog"
 	"github.com/civisens/civisens/registry/internal/demo"
 	"github.com/civisens/civisens/registry/internal/httpapi"
+	"github.com/civisens/civisens/registry/internal/provision"
 	"github.com/civisens/civisens/registry/internal/store"
 )
 
@@ -51,6 +52,13 @@ func (c config) validateProvision(bad func(format string, args ...any)) {
 	}
 	if _, err := parseSize(c.MaxBodySize); err != nil {
 		bad("max-body-size %q: %v", c.MaxBodySize, err)
+	}
+	switch n := len(c.DemoBridgePassword); {
+	case n == 0:
+	case !c.Demo:
+		bad("demo-bridge-password: only with -demo")
+	case n < 16 || n > 72:
+		bad("demo-bridge-password: want 16 to 72 bytes, e.g. $(head -c 24 /dev/urandom | base64 | tr '+/' '-_')")
 	}
 }
 
@@ -99,6 +107,26 @@ func (c config) provisionDeps(d httpapi.Deps) httpapi.Deps {
 	d.Territory = c.territory()
 	d.MaxBodyBytes, _ = parseSize(c.MaxBodySize) // checked by Validate
 	return d
+}
+
+// ensureDemoBridge, with -demo and -demo-bridge-password, makes the demo's
+// firmware bridge exist with that MQTT password and every demo sensor
+// (demo.EnsureBridge), so that `make run` gives the simulator its
+// credential without an administrator.
+func ensureDemoBridge(ctx context.Context, st *store.Store, c config, log *slog.Logger) error {
+	if !c.Demo || c.DemoBridgePassword == "" {
+		return nil
+	}
+	did, err := demo.EnsureBridge(ctx, st, string(c.DemoBridgePassword), provision.DefaultBcryptCost, time.Now())
+	if err != nil {
+		return err
+	}
+	if did == demo.BridgeRetired {
+		log.Warn("demo bridge retired by an administrator: left alone; the simulator cannot publish", "bridge", demo.BridgeID)
+		return nil
+	}
+	log.Info("demo bridge", "bridge", demo.BridgeID, "mqtt_username", demo.BridgeUsername, "password", c.DemoBridgePassword, "did", did)
+	return nil
 }
 
 // ensureGatewayToken makes -gateway-token the live API token of role

@@ -78,6 +78,9 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 		} else {
 			rlog.Info("demo: the register already has entries; nothing seeded")
 		}
+		if err := ensureDemoBridge(ctx, st, cfg, rlog); err != nil { // provision_config.go
+			return err
+		}
 	}
 
 	influx := influxdb2.NewClientWithOptions(cfg.InfluxURL, string(cfg.InfluxToken),

@@ -51,6 +51,29 @@ if [ -n "${REGISTRY_GATEWAY_TOKEN:-}" ]; then
 	export GATEWAY_REGISTRY_TOKEN=${GATEWAY_REGISTRY_TOKEN:-$REGISTRY_GATEWAY_TOKEN}
 fi
 
+# The simulator's MQTT password: the embedded broker admits only the
+# credentials the registry issued. Generated once into
+# $VAR_DIR/secrets/bridge-password (mode 0600); the registry ensures the demo
+# bridge "simulateur" with it (REGISTRY_DEMO_BRIDGE_PASSWORD, given to the
+# registry alone) and the firmware bridge publishes as bridge.simulateur
+# (BRIDGE_MQTT_USERNAME and BRIDGE_MQTT_PASSWORD, given to it alone). Set
+# REGISTRY_DEMO_BRIDGE_PASSWORD to use your own.
+if [ -z "${REGISTRY_DEMO_BRIDGE_PASSWORD:-}" ]; then
+	secret="$VAR_DIR/secrets/bridge-password"
+	if [ ! -s "$secret" ]; then
+		(
+			umask 077
+			mkdir -p "$VAR_DIR/secrets" &&
+				printf '%s\n' "$(head -c 24 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')" >"$secret.tmp" &&
+				mv "$secret.tmp" "$secret"
+		) || { printf 'civisens: cannot write %s\n' "$secret" >&2; exit 1; }
+	fi
+	chmod 600 "$secret"
+	REGISTRY_DEMO_BRIDGE_PASSWORD=$(cat "$secret")
+fi
+bridge_password=$REGISTRY_DEMO_BRIDGE_PASSWORD
+unset REGISTRY_DEMO_BRIDGE_PASSWORD
+
 names=()
 pids=()
 stopping=0
@@ -153,7 +176,7 @@ else
 fi
 
 # 2. The registry, seeded with the demo town on its first start.
-start registry "$logs/registry.log" "$BIN_DIR/registry" -demo
+start registry "$logs/registry.log" env REGISTRY_DEMO_BRIDGE_PASSWORD="$bridge_password" "$BIN_DIR/registry" -demo
 wait_port registry "$REGISTRY_LISTEN" 30 || exit 1
 
 # 3. The gateway, with its embedded broker unless BROKER_URL names one.
@@ -167,8 +190,15 @@ else
 fi
 bridge_broker=${BROKER_URL:-tcp://$GATEWAY_MQTT_LISTEN}
 
-# 4. The firmware bridge, simulating every published sensor.
-start firmware-bridge "$logs/firmware-bridge.log" "$BIN_DIR/firmware-bridge" -mode simulate -broker-url "$bridge_broker"
+# 4. The firmware bridge, simulating every published sensor: through the
+# embedded broker as the demo bridge bridge.simulateur (unless
+# BRIDGE_MQTT_USERNAME says otherwise); an external broker is yours to
+# configure.
+bridge_env=()
+if [ -z "${BROKER_URL:-}" ] && [ -z "${BRIDGE_MQTT_USERNAME:-}" ]; then
+	bridge_env=(BRIDGE_MQTT_USERNAME=bridge.simulateur BRIDGE_MQTT_PASSWORD="$bridge_password")
+fi
+start firmware-bridge "$logs/firmware-bridge.log" env "${bridge_env[@]}" "$BIN_DIR/firmware-bridge" -mode simulate -broker-url "$bridge_broker"
 
 cat <<EOF
 
@@ -178,7 +208,8 @@ civisens is running:
   MQTT broker        $broker
   gateway metrics    http://$GATEWAY_HTTP_LISTEN/metrics   (health: /healthz)
   InfluxDB           $influx_where, database civisens
-  simulated sensors  every published sensor, over MQTT (firmware-bridge -mode simulate)
+  simulated sensors  every published sensor, over MQTT (firmware-bridge -mode simulate,
+                     as bridge.simulateur; its password: $VAR_DIR/secrets/bridge-password)
   logs               $logs/{influxd,registry,gateway,firmware-bridge}.log
 
 Ctrl-C stops everything.

@@ -100,6 +100,11 @@ type Config struct {
 	Client *http.Client
 	// Now is the clock; time.Now if nil.
 	Now func() time.Time
+	// OnChange, when not nil, is called with every list installed (loaded
+	// from the disk or served by the registry; not when the registry
+	// confirms the list in hand with a 304), synchronously: it must not
+	// block. The embedded broker takes its credentials from it.
+	OnChange func(registryapi.AllowList)
 }
 
 // List is the gateway's allow-list. Its methods are safe for concurrent use.
@@ -153,8 +158,8 @@ func (l *List) Lookup(id string) (registryapi.GatewaySensor, bool) {
 	return *e, true
 }
 
-// Credentials returns the MQTT credentials of the current list (for the
-// broker's authentication, next).
+// Credentials returns the MQTT credentials of the current list (the
+// embedded broker's accounts; see Config.OnChange).
 func (l *List) Credentials() []registryapi.Credential {
 	if s := l.cur.Load(); s != nil {
 		return s.list.Credentials
@@ -316,6 +321,9 @@ func (l *List) fetch(ctx context.Context) error {
 
 func (l *List) install(s *snapshot) {
 	l.cur.Store(s)
+	if l.cfg.OnChange != nil {
+		l.cfg.OnChange(s.list)
+	}
 	l.readyOnce.Do(func() { close(l.ready) })
 }
 

@@ -400,3 +400,39 @@ func TestRunRetriesUntilLoaded(t *testing.T) {
 		t.Fatal("Run did not end with its context")
 	}
 }
+
+// OnChange hears every list installed — from the disk, from the registry —
+// and not a 304: the embedded broker reloads its credentials from it.
+func TestOnChange(t *testing.T) {
+	reg := &registry{}
+	reg.set(t, sampleList(), `"v1"`)
+	srv := httptest.NewServer(reg)
+	defer srv.Close()
+	dir := t.TempDir()
+	var got []string
+	cfg := Config{RegistryURL: srv.URL, Dir: dir, OnChange: func(al registryapi.AllowList) {
+		got = append(got, al.Credentials[0].Hash)
+	}}
+	l := New(cfg, slog.New(slog.DiscardHandler))
+	if err := l.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Refresh(context.Background()); err != nil { // 304
+		t.Fatal(err)
+	}
+	next := sampleList()
+	next.Credentials[0].Hash = "$2a$10$rotated"
+	reg.set(t, next, `"v2"`)
+	if err := l.Refresh(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	// A restart loads the copy on disk, then the registry answers 304.
+	l2 := New(cfg, slog.New(slog.DiscardHandler))
+	if err := l2.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"$2a$10$abc", "$2a$10$rotated", "$2a$10$rotated"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("OnChange heard %v, want %v", got, want)
+	}
+}

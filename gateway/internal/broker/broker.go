@@ -1,60 +1,45 @@
-// Package broker is the gateway's embedded MQTT broker: a mochi-mqtt v2
-// server with one TCP listener, started when the gateway is not told to use
-// an external broker.
-//
-// The gateway itself subscribes to it over TCP with the same MQTT client it
-// uses for an external broker, so that both paths behave alike (persistent
-// session, QoS 1, acknowledgements after commit).
-//
-// # Who may connect
-//
-// [Access] is the broker's authentication and authorisation policy. This
-// version runs with [OpenAccess]: any client may connect, publish and
-// subscribe, as the gateway filters readings by the register's allow-list
-// anyway. Listen on loopback (the default) until per-sensor credentials are
-// enforced: the next version implements Access from the allow-list's
-// credentials (bcrypt/argon2id hashes) with topic ACLs (a sensor publishes
-// to sensors/{its id}/senml only).
-//
-// # Limits
-//
-// Packets are bounded to [DefaultMaxPacketSize] (a SenML payload of
-// senml.DefaultMaxBytes plus its topic); a client that sends more is
-// disconnected. Each client may have [DefaultMaxInflight] QoS 1/2 messages
-// awaiting acknowledgement; beyond that, and beyond [DefaultMaxPendingWrites]
-// messages queued for one slow subscriber, the broker drops messages and
-// counts them ([Stats]): an MQTT 3.1.1 subscriber (the gateway) cannot
-// announce a receive window, so these bounds are what protects the
-// broker's memory.
-//
-// mochi's own log lines go to the gateway's logger at warning level and
-// above.
 package broker
 
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"sync"
 	"sync/atomic"
+	"time"
 
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/listeners"
 	"github.com/mochi-mqtt/server/v2/packets"
 
-	"github.com/civisens/civisens/firmware-bridge/senml"
+	"github.com/civisens/civisens/gateway/internal/metrics"
+	"github.com/civisens/civisens/gateway/internal/ratelog"
 )
 
 // Defaults of [Config].
 const (
 	DefaultAddr             = "127.0.0.1:1883"
-	DefaultMaxPacketSize    = senml.DefaultMaxBytes + 1024
+	DefaultMaxPacketSize    = 64 << 10
 	DefaultMaxInflight      = 4096
+	DefaultReceiveMaximum   = 256
 	DefaultMaxPendingWrites = 8192
+	DefaultMaxConnRate      = 20
+	DefaultHandshakeTimeout = 5 * time.Second
 	// DefaultSessionExpiry bounds how long the broker keeps the session
 	// (subscriptions and unacknowledged messages) of a client that left
 	// without a clean session, in seconds: a week.
 	DefaultSessionExpiry = 7 * 24 * 3600
+)
+
+// Listener ids, as [Client.Listener] gives them.
+const (
+	ListenerTCP      = "tcp"
+	ListenerTLS      = "tls"
+	ListenerInternal = "internal"
 )
 
 // Client is what [Access] knows of a client.
@@ -62,27 +47,25 @@ type Client struct {
 	ID       string // the MQTT client identifier
 	Username string
 	Remote   string // its network address
+	Listener string // ListenerTCP, ListenerTLS or ListenerInternal
+	// IDInUseBy is, at authentication, the username of a connected client
+	// that already uses ID ("" when none).
+	IDInUseBy string
 }
 
 // Access decides who may connect, and who may publish or subscribe where.
-// Implementations must be safe for concurrent use.
+// Implementations must be safe for concurrent use, and count and log their
+// refusals.
 type Access interface {
-	// Authenticate reports whether c may connect with password.
-	Authenticate(c Client, password []byte) bool
+	// Authenticate reports whether c may connect with password, and what
+	// it was admitted with (for Valid).
+	Authenticate(c Client, password []byte) (grant string, ok bool)
 	// Authorize reports whether c may publish to (write) or subscribe to
 	// (!write) topic, a topic filter when subscribing.
 	Authorize(c Client, topic string, write bool) bool
+	// Valid reports whether c, admitted with grant, may stay connected.
+	Valid(c Client, grant string) bool
 }
-
-// OpenAccess lets every client connect, publish and subscribe everywhere.
-// It is the policy of this version (see the package documentation).
-type OpenAccess struct{}
-
-// Authenticate admits every client.
-func (OpenAccess) Authenticate(Client, []byte) bool { return true }
-
-// Authorize allows every topic.
-func (OpenAccess) Authorize(Client, string, bool) bool { return true }
 
 // Config configures the broker. The zero value of each field means its
 // default.
@@ -90,26 +73,49 @@ type Config struct {
 	// Addr is the TCP address to listen on; DefaultAddr if empty. Port 0
 	// picks a free port: see [Broker.Addr].
 	Addr string
+	// TLSAddr is the address of the TLS listener; empty: none. TLSCert and
+	// TLSKey are its certificate (chain) and private key, PEM files.
+	TLSAddr, TLSCert, TLSKey string
 	// MaxPacketSize bounds one MQTT packet, in bytes.
 	MaxPacketSize uint32
-	// MaxInflight bounds the QoS 1/2 messages awaiting acknowledgement per
-	// client.
+	// MaxInflight bounds the QoS 1/2 messages awaiting acknowledgement
+	// towards each client.
 	MaxInflight uint16
+	// ReceiveMaximum bounds the QoS 1/2 messages each client may have
+	// unacknowledged towards the broker.
+	ReceiveMaximum uint16
 	// MaxPendingWrites bounds the messages queued for one client.
 	MaxPendingWrites int32
-	// Access is the authentication and authorisation policy; OpenAccess if
-	// nil.
+	// MaxConnRate bounds the connections accepted per second on the tcp
+	// and tls listeners together, with a burst of twice as many.
+	MaxConnRate float64
+	// HandshakeTimeout bounds the time from a connection's acceptance to
+	// its CONNECT packet (TLS handshake included).
+	HandshakeTimeout time.Duration
+	// Access is the authentication and authorisation policy; required.
 	Access Access
 }
 
 // Broker is a running embedded broker.
 type Broker struct {
-	srv *mqtt.Server
-	tcp *listeners.TCP
+	srv      *mqtt.Server
+	hook     *hook
+	tcp      net.Addr
+	tls      net.Addr
+	internal net.Addr
+	revoked  *metrics.Counter
+	log      *slog.Logger
 }
 
-// Start listens on cfg.Addr and serves MQTT until Close.
-func Start(cfg Config, log *slog.Logger) (*Broker, error) {
+// Start listens and serves MQTT until Close. Its counters go to reg (a
+// private registry if nil).
+func Start(cfg Config, log *slog.Logger, reg *metrics.Registry) (*Broker, error) {
+	if cfg.Access == nil {
+		return nil, errors.New("broker: no access policy")
+	}
+	if reg == nil {
+		reg = metrics.NewRegistry()
+	}
 	if cfg.Addr == "" {
 		cfg.Addr = DefaultAddr
 	}
@@ -119,40 +125,152 @@ func Start(cfg Config, log *slog.Logger) (*Broker, error) {
 	if cfg.MaxInflight == 0 {
 		cfg.MaxInflight = DefaultMaxInflight
 	}
+	if cfg.ReceiveMaximum == 0 {
+		cfg.ReceiveMaximum = DefaultReceiveMaximum
+	}
 	if cfg.MaxPendingWrites == 0 {
 		cfg.MaxPendingWrites = DefaultMaxPendingWrites
 	}
-	if cfg.Access == nil {
-		cfg.Access = OpenAccess{}
+	if cfg.MaxConnRate <= 0 {
+		cfg.MaxConnRate = DefaultMaxConnRate
+	}
+	if cfg.HandshakeTimeout <= 0 {
+		cfg.HandshakeTimeout = DefaultHandshakeTimeout
+	}
+	var tlsCfg *tls.Config
+	if cfg.TLSAddr != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
+		if err != nil {
+			return nil, fmt.Errorf("broker: TLS certificate: %w", err)
+		}
+		tlsCfg = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+
+	limited := reg.CounterVec("civisens_gateway_broker_limited_total",
+		"Connections the embedded broker closed on a limit: conn_rate (refused at accept), packet_size, receive_maximum.", "limit")
+	for _, l := range []string{"conn_rate", "packet_size", "receive_maximum"} {
+		limited.With(l)
 	}
 	caps := mqtt.NewDefaultServerCapabilities()
 	caps.MaximumPacketSize = cfg.MaxPacketSize
 	caps.MaximumInflight = cfg.MaxInflight
+	caps.ReceiveMaximum = min(cfg.ReceiveMaximum, cfg.MaxInflight)
 	caps.MaximumClientWritesPending = cfg.MaxPendingWrites
 	caps.MaximumSessionExpiryInterval = DefaultSessionExpiry
 	srv := mqtt.New(&mqtt.Options{
 		Capabilities: caps,
-		Logger:       slog.New(minLevel{min: slog.LevelWarn, h: log.Handler()}),
+		Logger:       slog.New(&mochiLog{min: slog.LevelWarn, h: log.Handler(), every: ratelog.DefaultInterval, last: new(atomic.Int64), held: new(atomic.Int64)}),
 	})
-	if err := srv.AddHook(&accessHook{access: cfg.Access}, nil); err != nil {
+	h := &hook{access: cfg.Access, srv: srv, grants: make(map[*mqtt.Client]string), limited: limited,
+		rl: ratelog.New(log, ratelog.DefaultInterval, nil)}
+	if err := srv.AddHook(h, nil); err != nil {
 		return nil, fmt.Errorf("broker: %w", err)
 	}
-	tcp := listeners.NewTCP(listeners.Config{ID: "tcp", Address: cfg.Addr})
-	if err := srv.AddListener(tcp); err != nil {
-		return nil, fmt.Errorf("broker: listen on %s: %w", cfg.Addr, err)
+	b := &Broker{srv: srv, hook: h, log: log,
+		revoked: reg.Counter("civisens_gateway_broker_sessions_revoked_total", "Sessions the embedded broker ended because their credential was revoked or rotated.")}
+
+	// Listeners. What is opened is closed on failure; once Serve runs,
+	// srv.Close closes them.
+	var opened []net.Listener
+	fail := func(err error) (*Broker, error) {
+		for _, l := range opened {
+			l.Close()
+		}
+		return nil, err
+	}
+	connRate := newRateLimit(cfg.MaxConnRate, 2*cfg.MaxConnRate, nil)
+	refused := func() { limited.With("conn_rate").Inc() }
+	listen := func(addr string) (net.Listener, error) {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return nil, fmt.Errorf("broker: listen on %s: %w", addr, err)
+		}
+		opened = append(opened, ln)
+		return ln, nil
+	}
+
+	ln, err := listen(cfg.Addr)
+	if err != nil {
+		return fail(err)
+	}
+	b.tcp = ln.Addr()
+	pub := []mochiListener{{ListenerTCP, &limitedListener{Listener: ln, limit: connRate, deadline: cfg.HandshakeTimeout, refused: refused}}}
+	if tlsCfg != nil {
+		ln, err := listen(cfg.TLSAddr)
+		if err != nil {
+			return fail(err)
+		}
+		b.tls = ln.Addr()
+		pub = append(pub, mochiListener{ListenerTLS,
+			tls.NewListener(&limitedListener{Listener: ln, limit: connRate, deadline: cfg.HandshakeTimeout, refused: refused}, tlsCfg)})
+	}
+	in, err := listen("127.0.0.1:0")
+	if err != nil {
+		if in, err = listen("[::1]:0"); err != nil {
+			return fail(err)
+		}
+	}
+	b.internal = in.Addr()
+	for _, l := range append(pub, mochiListener{ListenerInternal, in}) {
+		if err := srv.AddListener(listeners.NewNet(l.id, l.ln)); err != nil {
+			return fail(fmt.Errorf("broker: %w", err))
+		}
 	}
 	if err := srv.Serve(); err != nil {
 		srv.Close()
 		return nil, fmt.Errorf("broker: %w", err)
 	}
-	return &Broker{srv: srv, tcp: tcp}, nil
+	return b, nil
 }
 
-// Addr returns the address the broker listens on, with the port it got.
-func (b *Broker) Addr() string { return b.tcp.Address() }
+type mochiListener struct {
+	id string
+	ln net.Listener
+}
+
+// Addr returns the address of the tcp listener, with the port it got.
+func (b *Broker) Addr() string { return b.tcp.String() }
+
+// TLSAddr returns the address of the TLS listener, or "" without one.
+func (b *Broker) TLSAddr() string {
+	if b.tls == nil {
+		return ""
+	}
+	return b.tls.String()
+}
+
+// InternalAddr returns the loopback address of the gateway reader's
+// listener.
+func (b *Broker) InternalAddr() string { return b.internal.String() }
 
 // Close disconnects every client and stops listening.
 func (b *Broker) Close() error { return b.srv.Close() }
+
+// Revalidate disconnects the connected clients whose credential is no
+// longer valid (Access.Valid), and returns how many. Call it after the
+// policy's credentials changed.
+func (b *Broker) Revalidate() int {
+	n := 0
+	for _, cl := range b.srv.Clients.GetAll() {
+		if cl.Closed() {
+			continue
+		}
+		b.hook.mu.Lock()
+		grant, ok := b.hook.grants[cl]
+		b.hook.mu.Unlock()
+		c := client(cl)
+		if !ok || b.hook.access.Valid(c, grant) {
+			continue
+		}
+		n++
+		b.log.Info("mqtt session ended: its credential was revoked or changed", "username", clip(c.Username), "client_id", clip(c.ID), "remote", c.Remote)
+		// In the background: a write to a stuck client must not hold the
+		// allow-list refresh.
+		go b.srv.DisconnectClient(cl, packets.ErrNotAuthorized)
+	}
+	b.revoked.Add(uint64(n))
+	return n
+}
 
 // Stats are the broker's counters.
 type Stats struct {
@@ -170,48 +288,140 @@ func (b *Broker) Stats() Stats {
 	}
 }
 
-// accessHook plugs an Access into mochi's hooks.
-type accessHook struct {
+// hook plugs an Access into mochi's hooks, and counts the limits that end
+// connections.
+type hook struct {
 	mqtt.HookBase
-	access Access
+	access  Access
+	srv     *mqtt.Server
+	limited *metrics.CounterVec
+	rl      *ratelog.Limiter
+
+	mu     sync.Mutex
+	grants map[*mqtt.Client]string // what each connected client was admitted with
 }
 
-func (h *accessHook) ID() string { return "civisens-access" }
+func (h *hook) ID() string { return "civisens-access" }
 
-func (h *accessHook) Provides(b byte) bool {
-	return bytes.Contains([]byte{mqtt.OnConnectAuthenticate, mqtt.OnACLCheck}, []byte{b})
+func (h *hook) Provides(b byte) bool {
+	return bytes.Contains([]byte{mqtt.OnConnectAuthenticate, mqtt.OnACLCheck, mqtt.OnPublish, mqtt.OnDisconnect}, []byte{b})
 }
 
-func (h *accessHook) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) bool {
-	return h.access.Authenticate(client(cl), pk.Connect.Password)
+func (h *hook) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) bool {
+	c := client(cl)
+	if old, ok := h.srv.Clients.Get(cl.ID); ok && !old.Closed() {
+		c.IDInUseBy = string(old.Properties.Username)
+	}
+	grant, ok := h.access.Authenticate(c, pk.Connect.Password)
+	if !ok {
+		return false
+	}
+	if c.Listener != ListenerInternal {
+		// Publishers keep no session: a client id cannot pin memory.
+		cl.Properties.Clean = true
+		cl.Properties.Props.SessionExpiryInterval = 0
+		cl.Properties.Props.SessionExpiryIntervalFlag = false
+	}
+	if atomic.LoadUint32(&cl.Properties.Will.Flag) == 1 {
+		if !h.access.Authorize(c, cl.Properties.Will.TopicName, true) {
+			atomic.StoreUint32(&cl.Properties.Will.Flag, 0)
+		}
+		cl.Properties.Will.Retain = false
+	}
+	h.mu.Lock()
+	h.grants[cl] = grant
+	h.mu.Unlock()
+	return true
 }
 
-func (h *accessHook) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool {
-	return h.access.Authorize(client(cl), topic, write)
+// OnACLCheck answers subscriptions and deliveries; publications are
+// decided in OnPublish, where a denial can be answered without
+// disconnecting the client.
+func (h *hook) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool {
+	if write {
+		return true
+	}
+	return h.access.Authorize(client(cl), topic, false)
+}
+
+func (h *hook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, error) {
+	if !h.access.Authorize(client(cl), pk.TopicName, true) {
+		switch {
+		case pk.FixedHeader.Qos == 0:
+			return pk, packets.ErrRejectPacket // dropped
+		case cl.Properties.ProtocolVersion == 5:
+			return pk, packets.ErrNotAuthorized // PUBACK 0x87
+		}
+		return pk, packets.CodeSuccessIgnore // PUBACK, not delivered
+	}
+	pk.FixedHeader.Retain = false
+	return pk, nil
+}
+
+func (h *hook) OnDisconnect(cl *mqtt.Client, err error, _ bool) {
+	h.mu.Lock()
+	delete(h.grants, cl)
+	h.mu.Unlock()
+	var limit string
+	switch {
+	case errors.Is(err, packets.ErrPacketTooLarge):
+		limit = "packet_size"
+	case errors.Is(err, packets.ErrReceiveMaximum):
+		limit = "receive_maximum"
+	default:
+		return
+	}
+	h.limited.With(limit).Inc()
+	c := client(cl)
+	h.rl.Log(context.Background(), slog.LevelWarn, "limit/"+limit+"/"+clip(c.Username), "mqtt client disconnected on a limit",
+		"limit", limit, "username", clip(c.Username), "client_id", clip(c.ID), "remote", c.Remote)
 }
 
 func client(cl *mqtt.Client) Client {
-	return Client{ID: cl.ID, Username: string(cl.Properties.Username), Remote: cl.Net.Remote}
+	return Client{ID: cl.ID, Username: string(cl.Properties.Username), Remote: cl.Net.Remote, Listener: cl.Net.Listener}
 }
 
-// minLevel is a slog handler that drops records below min.
-type minLevel struct {
-	min slog.Level
-	h   slog.Handler
+// mochiLog is the slog handler of mochi's own lines: records below min
+// are dropped; the line mochi writes, with an empty message, for every
+// connection that ended in an error (a refused login, a client gone) is
+// written at most once per interval with the count of those held back;
+// "publish packet error" is dropped, as the denials it reports are
+// counted and logged by the policy.
+type mochiLog struct {
+	min   slog.Level
+	h     slog.Handler
+	every time.Duration
+	last  *atomic.Int64 // unix nanoseconds of the last connection line written
+	held  *atomic.Int64 // connection lines held back since
 }
 
-func (m minLevel) Enabled(ctx context.Context, l slog.Level) bool {
+func (m *mochiLog) Enabled(ctx context.Context, l slog.Level) bool {
 	return l >= m.min && m.h.Enabled(ctx, l)
 }
-func (m minLevel) Handle(ctx context.Context, r slog.Record) error {
-	if r.Message == "" { // mochi logs a client connection's end this way
+
+func (m *mochiLog) Handle(ctx context.Context, r slog.Record) error {
+	switch r.Message {
+	case "publish packet error":
+		return nil
+	case "":
+		now := time.Now().UnixNano()
+		last := m.last.Load()
+		if now-last < int64(m.every) || !m.last.CompareAndSwap(last, now) {
+			m.held.Add(1)
+			return nil
+		}
 		r.Message = "mqtt client connection ended with an error"
+		if n := m.held.Swap(0); n > 0 {
+			r.AddAttrs(slog.Int64("suppressed", n))
+		}
 	}
 	return m.h.Handle(ctx, r)
 }
-func (m minLevel) WithAttrs(as []slog.Attr) slog.Handler {
-	return minLevel{min: m.min, h: m.h.WithAttrs(as)}
+
+func (m *mochiLog) WithAttrs(as []slog.Attr) slog.Handler {
+	return &mochiLog{min: m.min, h: m.h.WithAttrs(as), every: m.every, last: m.last, held: m.held}
 }
-func (m minLevel) WithGroup(name string) slog.Handler {
-	return minLevel{min: m.min, h: m.h.WithGroup(name)}
+
+func (m *mochiLog) WithGroup(name string) slog.Handler {
+	return &mochiLog{min: m.min, h: m.h.WithGroup(name), every: m.every, last: m.last, held: m.held}
 }

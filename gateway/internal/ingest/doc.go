@@ -40,7 +40,9 @@
 //
 // Accepted readings are gathered into a batch, which is handed to the
 // Committer when it holds BatchSize readings or FlushInterval after its
-// first message, whichever comes first. When Commit returns nil, every
+// first message, whichever comes first — or, with FlushWhenIdle, as soon as
+// no message waits in the queue (under load the batch then grows while the
+// previous commit runs). When Commit returns nil, every
 // message of the batch is acknowledged (PUBACK), in arrival order, as MQTT
 // requires. A message that carried no accepted reading is acknowledged as
 // soon as every message before it is, so it never overtakes them.
@@ -55,9 +57,10 @@
 // only). A redelivered reading is written again with the same series and
 // timestamp, which InfluxDB treats as the same point.
 //
-// What counts as committed is the Committer's to say. Today it is the
-// InfluxDB writer (package sink); the next version puts a durable spool on
-// local disk in its place, with the same one-method interface.
+// What counts as committed is the Committer's to say. In the gateway it is
+// the spool (package spool): Commit returns once the batch is fsynced on
+// local disk, and fails with spool.ErrFull while the spool is full, which
+// stops acknowledgements until the sink has sent enough to InfluxDB.
 //
 // # Shutdown
 //

@@ -71,6 +71,11 @@ type Config struct {
 	BatchSize int
 	// FlushInterval is the longest a message waits for its batch.
 	FlushInterval time.Duration
+	// FlushWhenIdle commits as soon as no message waits in the queue,
+	// without waiting for FlushInterval: for a Committer that groups
+	// concurrent work itself (the spool's group commit). Under load the
+	// batch grows while the previous commit runs.
+	FlushWhenIdle bool
 	// QueueSize bounds the messages waiting while a commit is in progress.
 	QueueSize int
 	// RetryMin and RetryMax bound the backoff between commit attempts.

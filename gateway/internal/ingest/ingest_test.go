@@ -144,7 +144,7 @@ func TestProcess(t *testing.T) {
 		{
 			name:    "register checks are per record",
 			topic:   "sensors/air-hdv-01/senml",
-			payload: `[{"bt":1740830280,"n":"pm10","u":"ug/m3","v":5000},{"n":"temperature","u":"Cel","v":20},{"n":"no2","u":"ug/m3","v":1},{"n":"temperature","u":"K","v":293}]`,
+			payload: `[{"bt":1740830280,"n":"pm10","u":"ug/m3","v":5000},{"n":"temperature","u":"Cel","v":20},{"n":"no2","u":"ug/m3","v":1},{"n":"temperature","u":"W","v":293}]`,
 			want:    []string{"air-hdv-01 temperature=20@1740830280"},
 			metrics: []string{
 				`civisens_gateway_readings_rejected_total{reason="out_of_range",sensor="air-hdv-01"} 1`,

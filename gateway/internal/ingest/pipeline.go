@@ -29,7 +29,8 @@ func (in *Ingester) pipeline(ctx context.Context) {
 		case m := <-in.queue:
 			in.add(ctx, &b, m)
 			switch {
-			case len(b.readings) >= in.cfg.BatchSize:
+			case len(b.readings) >= in.cfg.BatchSize,
+				in.cfg.FlushWhenIdle && len(b.readings) > 0 && len(in.queue) == 0:
 				timer.Stop()
 				due = nil
 				in.flush(ctx, &b)

@@ -7,9 +7,9 @@ import (
 )
 
 // Health is the report served at /healthz. The gateway can ingest when its
-// MQTT subscription is up, it holds an allow-list, and InfluxDB took its last
-// write (or answered at start); otherwise /healthz answers 503 and Problems
-// says why.
+// MQTT subscription is up, it holds an allow-list, InfluxDB took its last
+// write (or answered at start) and the spool is not full; otherwise /healthz
+// answers 503 and Problems says why.
 type Health struct {
 	OK        bool            `json:"ok"`
 	Problems  []string        `json:"problems,omitempty"`
@@ -17,6 +17,22 @@ type Health struct {
 	MQTT      MQTTHealth      `json:"mqtt"`
 	Influx    InfluxHealth    `json:"influx"`
 	AllowList AllowListHealth `json:"allowlist"`
+	Spool     *SpoolHealth    `json:"spool,omitempty"`
+}
+
+// SpoolHealth is the state of the spool: what was acknowledged and is not
+// yet in InfluxDB.
+type SpoolHealth struct {
+	Dir       string `json:"dir"`
+	Records   uint64 `json:"records"`    // unsent records (batches)
+	Bytes     int64  `json:"bytes"`      // their size
+	DiskBytes int64  `json:"disk_bytes"` // size of the segment files
+	MaxBytes  int64  `json:"max_bytes"`
+	Segments  int    `json:"segments"`
+	// OldestUnsentSeconds is the age of the oldest unsent reading.
+	OldestUnsentSeconds float64 `json:"oldest_unsent_seconds"`
+	// Full is true while the spool refuses appends: acknowledgements stop.
+	Full bool `json:"full"`
 }
 
 // MQTTHealth is the state of the gateway's subscription.
@@ -56,6 +72,9 @@ func (h *Health) Check() {
 	}
 	if !h.Influx.Reachable {
 		h.Problems = append(h.Problems, "InfluxDB does not take writes")
+	}
+	if h.Spool != nil && h.Spool.Full {
+		h.Problems = append(h.Problems, "spool full: messages are not acknowledged until InfluxDB takes the backlog")
 	}
 	h.OK = len(h.Problems) == 0
 }

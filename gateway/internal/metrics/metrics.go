@@ -127,6 +127,14 @@ func (c *Counter) Inc() { c.s.add(1) }
 // Add adds n.
 func (c *Counter) Add(n uint64) { c.s.add(float64(n)) }
 
+// AddFloat adds d, a count of seconds or other fractional units; a
+// negative d is ignored.
+func (c *Counter) AddFloat(d float64) {
+	if d > 0 {
+		c.s.add(d)
+	}
+}
+
 // Value returns the current value.
 func (c *Counter) Value() float64 { return c.s.value() }
 

@@ -24,14 +24,30 @@
 // /api/v2/write with bucket "database/retention-policy" ("civisens/autogen"
 // by default).
 //
-// # What Commit promises
+// # Writes and their failures
 //
-// Commit returns nil when InfluxDB took the batch, or refused it for good
-// (HTTP 400, 413, 422: a field type conflict, points beyond the retention
-// policy, a malformed point): retrying those cannot help, so they are
-// counted (civisens_gateway_influx_readings_refused_total), logged, and not
-// returned. Any other failure (network, 5xx, 401/403, 404, 429) is returned,
-// and nothing is assumed durable: the caller retries the same batch.
+// [Writer.Write] writes a batch in one request. It returns nil when InfluxDB
+// took it, a [*RefusedError] when InfluxDB refused it for good (HTTP 400,
+// 413, 422: a field type conflict, points beyond the retention policy, a
+// malformed or too large request), and any other error (network, 5xx,
+// 429, 401/403, 404) for a failure that a later attempt may not meet.
+//
+// # Draining the spool
+//
+// A [Drainer] is the one reader of the spool: it reads batches of at most
+// BatchSize readings, waiting at most FlushInterval for a batch to fill,
+// writes them with their own timestamps, and marks them sent only then.
+// A failure that may pass is retried forever, with a backoff doubling from
+// 100 ms to 30 s (or the server's Retry-After, up to a minute), while the
+// spool grows. A batch refused for good is split in halves, recursively,
+// down to the points that InfluxDB refuses; those go to the dead-letter
+// files with the reason ([DeadLetters]) and are counted, and
+// the rest is written. A point is never dropped silently and never blocks
+// the points behind it.
+//
+// After a crash, the spool hands again what was sent since its last
+// checkpoint: the same points with the same timestamps, which InfluxDB
+// stores once.
 package sink
 
 import (
@@ -128,10 +144,11 @@ type Writer struct {
 	close   func()
 	log     *slog.Logger
 
-	written     *metrics.Counter
-	points      *metrics.Counter
-	writeErrors *metrics.Counter
-	refused     *metrics.Counter
+	written      *metrics.Counter
+	points       *metrics.Counter
+	writeErrors  *metrics.Counter
+	batches      *metrics.Counter
+	writeSeconds *metrics.Counter
 
 	mu        sync.Mutex
 	prepared  bool
@@ -145,14 +162,15 @@ type Writer struct {
 // write and again after a write failed with "database not found".
 func New(w pointWriter, prepare func(ctx context.Context) error, log *slog.Logger, reg *metrics.Registry) *Writer {
 	return &Writer{
-		w:           w,
-		prepare:     prepare,
-		close:       func() {},
-		log:         log,
-		written:     reg.Counter("civisens_gateway_readings_written_total", "Readings written to InfluxDB."),
-		points:      reg.Counter("civisens_gateway_influx_points_written_total", "Points written to InfluxDB (readings of one sensor at one time share a point)."),
-		writeErrors: reg.Counter("civisens_gateway_influx_write_errors_total", "Failed requests to InfluxDB (the batch is retried)."),
-		refused:     reg.Counter("civisens_gateway_influx_readings_refused_total", "Readings that InfluxDB refused for good (HTTP 400/413/422) and that are dropped."),
+		w:            w,
+		prepare:      prepare,
+		close:        func() {},
+		log:          log,
+		written:      reg.Counter("civisens_gateway_readings_written_total", "Readings written to InfluxDB."),
+		points:       reg.Counter("civisens_gateway_influx_points_written_total", "Points written to InfluxDB (readings of one sensor at one time share a point)."),
+		writeErrors:  reg.Counter("civisens_gateway_influx_write_errors_total", "Failed requests to InfluxDB (retried; refusals for good included)."),
+		batches:      reg.Counter("civisens_gateway_influx_batches_written_total", "Requests that wrote a batch to InfluxDB."),
+		writeSeconds: reg.Counter("civisens_gateway_influx_write_seconds_total", "Time spent in successful InfluxDB writes; divided by batches_written_total, the mean write latency."),
 	}
 }
 
@@ -207,45 +225,63 @@ func (s *Writer) Prepare(ctx context.Context) error {
 	return nil
 }
 
-// Commit writes batch; see the package documentation for what its result
-// means.
-func (s *Writer) Commit(ctx context.Context, batch []validate.Accepted) error {
+// RefusedError is InfluxDB refusing a write for good: the same request
+// would be refused again.
+type RefusedError struct {
+	Status int
+	Err    error
+}
+
+func (e *RefusedError) Error() string {
+	return fmt.Sprintf("influxdb refused the write (HTTP %d): %v", e.Status, e.Err)
+}
+
+func (e *RefusedError) Unwrap() error { return e.Err }
+
+// Write writes batch in one request; see the package documentation for
+// what its result means.
+func (s *Writer) Write(ctx context.Context, batch []validate.Accepted) error {
 	if len(batch) == 0 {
 		return nil
 	}
+	return s.WritePoints(ctx, Points(batch), len(batch))
+}
+
+// WritePoints writes pts, which hold the given number of readings, in one
+// request, as Write does.
+func (s *Writer) WritePoints(ctx context.Context, pts []*write.Point, readings int) error {
 	if err := s.Prepare(ctx); err != nil {
 		s.writeErrors.Inc()
 		return err
 	}
-	pts := Points(batch)
+	start := time.Now()
 	err := s.w.WritePoint(ctx, pts...)
 	if err == nil {
 		s.mu.Lock()
 		s.reachable, s.lastErr, s.lastWrite = true, nil, time.Now()
 		s.mu.Unlock()
-		s.written.Add(uint64(len(batch)))
+		s.written.Add(uint64(readings))
 		s.points.Add(uint64(len(pts)))
+		s.batches.Inc()
+		s.writeSeconds.AddFloat(time.Since(start).Seconds())
 		return nil
 	}
+	s.writeErrors.Inc()
 	var he *influxhttp.Error
 	if errors.As(err, &he) {
 		switch he.StatusCode {
 		case http.StatusBadRequest, http.StatusRequestEntityTooLarge, http.StatusUnprocessableEntity:
 			// The server answered, and will answer the same again.
 			s.mu.Lock()
-			s.reachable, s.lastErr, s.lastWrite = true, nil, time.Now()
+			s.reachable, s.lastErr = true, nil
 			s.mu.Unlock()
-			s.refused.Add(uint64(len(batch)))
-			s.log.Error("InfluxDB refused readings for good; they are dropped",
-				"readings", len(batch), "points", len(pts), "status", he.StatusCode, "err", err)
-			return nil
+			return &RefusedError{Status: he.StatusCode, Err: err}
 		case http.StatusNotFound:
 			s.mu.Lock()
 			s.prepared = false // the database went away: create it again
 			s.mu.Unlock()
 		}
 	}
-	s.writeErrors.Inc()
 	s.failed(err)
 	return fmt.Errorf("influxdb write of %d points: %w", len(pts), err)
 }
@@ -273,13 +309,20 @@ func (s *Writer) Status() Status {
 // Points shapes batch into InfluxDB points: one per sensor and timestamp,
 // in the order of their first reading.
 func Points(batch []validate.Accepted) []*write.Point {
+	pts, _ := points(batch)
+	return pts
+}
+
+// points is Points, and for each reading the index of its point.
+func points(batch []validate.Accepted) ([]*write.Point, []int) {
 	type key struct {
 		sensor string
 		t      int64
 	}
 	idx := make(map[key]int, len(batch))
+	owner := make([]int, len(batch))
 	var pts []*write.Point
-	for _, r := range batch {
+	for j, r := range batch {
 		k := key{r.Sensor, r.Time.UnixNano()}
 		i, ok := idx[k]
 		if !ok {
@@ -300,12 +343,13 @@ func Points(batch []validate.Accepted) []*write.Point {
 			idx[k] = i
 			pts = append(pts, write.NewPoint(e.Category, tags, nil, r.Time))
 		}
+		owner[j] = i
 		pts[i].AddField(r.Quantity, r.Value)
 	}
 	for _, p := range pts {
 		p.SortFields()
 	}
-	return pts
+	return pts, owner
 }
 
 // createDatabase runs CREATE DATABASE db on the InfluxDB 1.x at base.

@@ -62,7 +62,7 @@ func TestPoints(t *testing.T) {
 		acc(air, "pm10", 13, t0.Add(1500*time.Millisecond)), // another time: another point
 		acc(air, "pm10", 14, t0),                            // a duplicate overwrites
 	}
-	if err := s.Commit(context.Background(), batch); err != nil {
+	if err := s.Write(context.Background(), batch); err != nil {
 		t.Fatal(err)
 	}
 	want := []string{
@@ -82,39 +82,41 @@ func TestPoints(t *testing.T) {
 	}
 }
 
-func TestCommitResults(t *testing.T) {
+func TestWriteResults(t *testing.T) {
 	batch := []validate.Accepted{acc(air, "pm10", 1, t0), acc(air, "temperature", 2, t0)}
 	for _, tc := range []struct {
 		name        string
 		err         error
 		wantErr     bool
-		wantRefused float64
+		wantRefused int // HTTP status of a refusal for good
 	}{
 		{"network", &influxhttp.Error{Err: errors.New("connection refused")}, true, 0},
 		{"server error", &influxhttp.Error{StatusCode: 503, Message: "overloaded"}, true, 0},
+		{"too many requests", &influxhttp.Error{StatusCode: 429, Message: "slow down"}, true, 0},
 		{"unauthorized", &influxhttp.Error{StatusCode: 401, Message: "authorization failed"}, true, 0},
 		{"database missing", &influxhttp.Error{StatusCode: 404, Message: `database not found: "civisens"`}, true, 0},
-		{"field type conflict", &influxhttp.Error{StatusCode: 400, Message: "partial write: field type conflict"}, false, 2},
-		{"beyond retention", &influxhttp.Error{StatusCode: 422, Message: "points beyond retention policy"}, false, 2},
+		{"field type conflict", &influxhttp.Error{StatusCode: 400, Message: "partial write: field type conflict"}, true, 400},
+		{"beyond retention", &influxhttp.Error{StatusCode: 422, Message: "points beyond retention policy"}, true, 422},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			reg := metrics.NewRegistry()
 			fw := &fakeWriter{err: tc.err}
 			prepared := 0
 			s := New(fw, func(context.Context) error { prepared++; return nil }, slog.New(slog.DiscardHandler), reg)
-			err := s.Commit(context.Background(), batch)
+			err := s.Write(context.Background(), batch)
 			if (err != nil) != tc.wantErr {
-				t.Fatalf("Commit = %v, want error: %v", err, tc.wantErr)
+				t.Fatalf("Write = %v, want error: %v", err, tc.wantErr)
 			}
-			if got := s.refused.Value(); got != tc.wantRefused {
-				t.Errorf("refused = %v, want %v", got, tc.wantRefused)
+			var re *RefusedError
+			if got := errors.As(err, &re); got != (tc.wantRefused != 0) || (got && re.Status != tc.wantRefused) {
+				t.Errorf("Write = %v: refused for good %v, want status %d", err, got, tc.wantRefused)
 			}
-			if st := s.Status(); st.Reachable == tc.wantErr {
+			if st := s.Status(); st.Reachable != (tc.wantRefused != 0) {
 				t.Errorf("Status = %+v", st)
 			}
-			// The next commit prepares again only if the database went away.
+			// The next write prepares again only if the database went away.
 			fw.err = nil
-			if err := s.Commit(context.Background(), batch); err != nil {
+			if err := s.Write(context.Background(), batch); err != nil {
 				t.Fatal(err)
 			}
 			wantPrepared := 1
@@ -141,15 +143,15 @@ func TestPrepareFailureIsRetried(t *testing.T) {
 		return nil
 	}, slog.New(slog.DiscardHandler), metrics.NewRegistry())
 	batch := []validate.Accepted{acc(air, "pm10", 1, t0)}
-	if err := s.Commit(context.Background(), batch); err == nil || len(fw.lines) != 0 {
-		t.Fatalf("Commit with an unprepared server = %v, wrote %v", err, fw.lines)
+	if err := s.Write(context.Background(), batch); err == nil || len(fw.lines) != 0 {
+		t.Fatalf("Write with an unprepared server = %v, wrote %v", err, fw.lines)
 	}
 	if s.writeErrors.Value() != 1 || s.Status().Reachable {
 		t.Errorf("the failure was not counted: %+v", s.Status())
 	}
 	fail = false
-	if err := s.Commit(context.Background(), batch); err != nil || len(fw.lines) != 1 {
-		t.Fatalf("Commit = %v, wrote %v", err, fw.lines)
+	if err := s.Write(context.Background(), batch); err != nil || len(fw.lines) != 1 {
+		t.Fatalf("Write = %v, wrote %v", err, fw.lines)
 	}
 }
 

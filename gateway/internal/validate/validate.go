@@ -6,11 +6,17 @@
 //
 //   - its sensor is in the allow-list (else [ErrUnknownSensor]);
 //   - the entry declares its quantity (else [ErrUndeclaredQuantity]);
-//   - its unit is the declared one (else [ErrUnitMismatch]); a reading that
-//     carries no unit is taken in the declared unit, as RFC 8428 lets a
-//     producer leave out a unit the consumer knows;
-//   - its value is within the declared plausible range, bounds included,
-//     where the entry declares them (else [ErrOutOfRange]);
+//   - its unit is the declared one, or converts to it ([Convert]: another
+//     unit of the SenML registries with the same primary unit, e.g. Pa for
+//     hPa, kW for W, kWh for Wh, mV for V, K for Cel, ppm for /); the
+//     value is then converted and the reading carries the declared unit.
+//     A unit outside the registries is [ErrUnknownUnit] (µg/m3, °C, kPa,
+//     mW, MWh are not SenML units: a firmware bridge maps them), a unit
+//     of something else [ErrUnitMismatch]. A reading that carries no unit
+//     is taken in the declared unit, as RFC 8428 lets a producer leave out
+//     a unit the consumer knows;
+//   - its value, converted, is within the declared plausible range, bounds
+//     included, where the entry declares them (else [ErrOutOfRange]);
 //   - its time is within [now-MaxPast, now+MaxFuture] (else [ErrTooOld] or
 //     [ErrInFuture]).
 //
@@ -33,7 +39,8 @@ import (
 var (
 	ErrUnknownSensor      = errors.New("sensor not in the register's allow-list")
 	ErrUndeclaredQuantity = errors.New("quantity not declared by the register entry")
-	ErrUnitMismatch       = errors.New("unit differs from the declared one")
+	ErrUnitMismatch       = errors.New("unit differs from the declared one and does not convert to it")
+	ErrUnknownUnit        = errors.New("unit is not a SenML unit")
 	ErrOutOfRange         = errors.New("value outside the declared plausible range")
 	ErrTooOld             = errors.New("reading time too far in the past")
 	ErrInFuture           = errors.New("reading time too far in the future")
@@ -85,7 +92,11 @@ func (rl Rules) Check(e *registryapi.GatewaySensor, r senml.Reading, now time.Ti
 	case r.Unit == "":
 		r.Unit = q.Unit
 	case r.Unit != q.Unit:
-		return Accepted{}, fmt.Errorf("sensor %q quantity %q: %w: %q, declared %q", r.Sensor, r.Quantity, ErrUnitMismatch, r.Unit, q.Unit)
+		v, err := Convert(r.Value, r.Unit, q.Unit)
+		if err != nil {
+			return Accepted{}, fmt.Errorf("sensor %q quantity %q: %w", r.Sensor, r.Quantity, err)
+		}
+		r.Value, r.Unit = v, q.Unit
 	}
 	if (q.Min != nil && r.Value < *q.Min) || (q.Max != nil && r.Value > *q.Max) {
 		return Accepted{}, fmt.Errorf("sensor %q quantity %q: %w: %g not in %s", r.Sensor, r.Quantity, ErrOutOfRange, r.Value, rangeString(q))
@@ -128,6 +139,7 @@ var reasons = []struct {
 	{ErrUnknownSensor, "unknown_sensor"},
 	{ErrUndeclaredQuantity, "undeclared_quantity"},
 	{ErrUnitMismatch, "unit_mismatch"},
+	{ErrUnknownUnit, "unknown_unit"},
 	{ErrOutOfRange, "out_of_range"},
 	{ErrTooOld, "too_old"},
 	{ErrInFuture, "in_future"},

@@ -3,7 +3,11 @@ package validate
 import (
 	"errors"
 	"fmt"
+	"math"
+	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -53,8 +57,12 @@ func TestCheck(t *testing.T) {
 		{"unknown sensor", nil, reading("pm10", "ug/m3", 1, now), ErrUnknownSensor},
 		{"entry of another sensor", &registryapi.GatewaySensor{ID: "other-01"}, reading("pm10", "ug/m3", 1, now), ErrUnknownSensor},
 		{"undeclared quantity", entry(), reading("no2", "ug/m3", 1, now), ErrUndeclaredQuantity},
-		{"unit mismatch", entry(), reading("temperature", "K", 294, now), ErrUnitMismatch},
-		{"unit case matters", entry(), reading("temperature", "cel", 21, now), ErrUnitMismatch},
+		{"unit of another quantity", entry(), reading("temperature", "W", 294, now), ErrUnitMismatch},
+		{"unit case matters", entry(), reading("temperature", "cel", 21, now), ErrUnknownUnit},
+		{"not a SenML unit", entry(), reading("pm10", "µg/m3", 12, now), ErrUnknownUnit},
+		{"percent for a ratio is ambiguous", entry(), reading("humidity", "%", 50, now), ErrUnitMismatch},
+		{"converted, then out of range", entry(), reading("temperature", "K", 400, now), ErrOutOfRange},
+		{"converted, then below a lone minimum", entry(), reading("pressure", "Pa", 79900, now), ErrOutOfRange},
 		{"below range", entry(), reading("temperature", "Cel", -40.001, now), ErrOutOfRange},
 		{"above range", entry(), reading("pm10", "ug/m3", 1000.5, now), ErrOutOfRange},
 		{"below a lone minimum", entry(), reading("pressure", "hPa", 799, now), ErrOutOfRange},
@@ -79,6 +87,137 @@ func TestCheck(t *testing.T) {
 				t.Errorf("a refused reading came back: %+v", got)
 			}
 		})
+	}
+}
+
+func TestCheckConverts(t *testing.T) {
+	e := entry()
+	for _, tc := range []struct {
+		q, unit string
+		v, want float64
+		unit2   string
+	}{
+		{"temperature", "K", 294.15, 21, "Cel"},
+		{"pressure", "Pa", 101325, 1013.25, "hPa"},
+		{"pm10", "kg/m3", 12.5e-9, 12.5, "ug/m3"},
+		{"pm10", "ug/m3", 12.5, 12.5, "ug/m3"}, // the declared unit, untouched
+	} {
+		got, err := Rules{}.Check(e, senml.Reading{Sensor: "air-hdv-01", Quantity: tc.q, Unit: tc.unit, Value: tc.v, Time: now}, now)
+		if err != nil {
+			t.Errorf("%g %s: %v", tc.v, tc.unit, err)
+			continue
+		}
+		if got.Value != tc.want || got.Unit != tc.unit2 {
+			t.Errorf("%g %s = %v %s, want %v %s", tc.v, tc.unit, got.Value, got.Unit, tc.want, tc.unit2)
+		}
+	}
+}
+
+// TestConversions is the conversion table the README documents: each row
+// a reading's unit, the declared unit, a value and what is stored.
+func TestConversions(t *testing.T) {
+	for _, tc := range []struct {
+		from, to string
+		v, want  float64
+	}{
+		{"Pa", "hPa", 101325, 1013.25},
+		{"hPa", "Pa", 1013.25, 101325},
+		{"kW", "W", 1.5, 1500},
+		{"W", "kW", 1500, 1.5},
+		{"kWh", "Wh", 1.234, 1234},
+		{"Wh", "kWh", 1234, 1.234},
+		{"kWh", "J", 1, 3.6e6},
+		{"mV", "V", 3300, 3.3},
+		{"mA", "A", 250, 0.25},
+		{"K", "Cel", 294.15, 21},
+		{"K", "Cel", 0, -273.15},
+		{"Cel", "K", -40, 233.15},
+		{"ppm", "/", 420, 0.00042},
+		{"/100", "/", 55, 0.55},
+		{"/1000", "/", 5, 0.005},
+		{"ppb", "ppm", 1500, 1.5},
+		{"kg/m3", "ug/m3", 2.5e-8, 25},
+		{"mg/l", "ug/l", 1.2, 1200},
+		{"km/h", "m/s", 36, 10},
+		{"m/s", "km/h", 10, 36},
+		{"mm/h", "m/s", 3.6e6, 1},
+		{"min", "s", 1.5, 90},
+		{"h", "min", 2, 120},
+		{"ms", "s", 250, 0.25},
+		{"dBm", "dBW", 30, 0},
+		{"varh", "kvarh", 500, 0.5},
+		{"VAh", "kVAh", 2000, 2},
+		{"Ah", "C", 1, 3600},
+		{"g", "kg", 1500, 1.5},
+		{"l", "m3", 250, 0.25},
+		{"1/min", "1/s", 120, 2},
+		{"B/s", "bit/s", 1000, 8000},
+		{"KiB", "B", 2, 2048},
+		{"cm", "mm", 2.5, 25},
+		{"Wh/km", "J/m", 100, 360},
+	} {
+		got, err := Convert(tc.v, tc.from, tc.to)
+		if err != nil || got != tc.want {
+			t.Errorf("Convert(%v %s → %s) = %v, %v; want %v", tc.v, tc.from, tc.to, got, err, tc.want)
+		}
+	}
+	for _, tc := range []struct {
+		from, to string
+		want     error
+	}{
+		{"kPa", "hPa", ErrUnknownUnit}, // not a SenML unit
+		{"mW", "W", ErrUnknownUnit},
+		{"MWh", "Wh", ErrUnknownUnit},
+		{"µg/m3", "ug/m3", ErrUnknownUnit},
+		{"°C", "Cel", ErrUnknownUnit},
+		{"degC", "Cel", ErrUnknownUnit},
+		{"%", "/", ErrUnitMismatch}, // ambiguous
+		{"%", "%RH", ErrUnitMismatch},
+		{"%RH", "/", ErrUnitMismatch},
+		{"W", "Wh", ErrUnitMismatch}, // power is not energy
+		{"Cel", "hPa", ErrUnitMismatch},
+		{"lx", "cd", ErrUnitMismatch},
+		{"Pa", "bar", ErrUnitMismatch}, // declared unit unknown
+	} {
+		if _, err := Convert(1, tc.from, tc.to); !errors.Is(err, tc.want) {
+			t.Errorf("Convert(%s → %s) error = %v, want %v", tc.from, tc.to, err, tc.want)
+		}
+	}
+	if _, err := Convert(1e300, "GB", "B"); !errors.Is(err, senml.ErrNonFinite) {
+		t.Errorf("an overflowing conversion: %v", err)
+	}
+	// Every unit of the table converts to its primary unit and back.
+	for _, c := range Conversions() {
+		if !KnownUnit(c.Primary) {
+			t.Errorf("%s converts to %s, which is not a known unit", c.Unit, c.Primary)
+		}
+		p, err := Convert(7, c.Unit, c.Primary)
+		if err != nil {
+			t.Errorf("%s → %s: %v", c.Unit, c.Primary, err)
+			continue
+		}
+		if back, err := Convert(p, c.Primary, c.Unit); err != nil || math.Abs(back-7) > 1e-9 {
+			t.Errorf("7 %s → %v %s → %v %s (%v)", c.Unit, p, c.Primary, back, c.Unit, err)
+		}
+	}
+}
+
+// TestReadmeDocumentsConversions checks that the gateway's README lists
+// every unit that converts.
+func TestReadmeDocumentsConversions(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range Conversions() {
+		if !strings.Contains(string(b), "`"+c.Unit+"`") {
+			t.Errorf("gateway/README.md does not document the unit %s", c.Unit)
+		}
+	}
+	for _, r := range Reasons() {
+		if !strings.Contains(string(b), "`"+r+"`") {
+			t.Errorf("gateway/README.md does not document the reason %s", r)
+		}
 	}
 }
 
