@@ -14,6 +14,10 @@
 // that the same code reads InfluxDB 1.8 (flux-enabled, a "database/retention
 // policy" bucket, an empty org) and 2.x (an org and a bucket): see
 // [FluxBucket].
+//
+// Readings are stored where their entry's retention says (the naming rule
+// of registryapi.Retention): [Reader.Latest] takes the entry's retention
+// and reads "database/civisens_p1y" (1.x) or "bucket_p1y" (2.x).
 package dashboards
 
 import (
@@ -26,6 +30,8 @@ import (
 	"time"
 
 	"github.com/influxdata/influxdb-client-go/v2/api"
+
+	"github.com/civisens/civisens/registry/registryapi"
 )
 
 // DefaultRetentionPolicy is the InfluxDB 1.x retention policy that
@@ -82,19 +88,37 @@ func NewReader(q Querier, bucket string) *Reader {
 // accepts them up to its -max-future (5 minutes by default).
 const clockSkew = 15 * time.Minute
 
+// RetentionBucket returns the Flux bucket that readings of an entry with
+// the given retention are stored in, from a Flux bucket as FluxBucket
+// returns it: "database/rp" (InfluxDB 1.x) becomes
+// "database/civisens_<suffix>", a 2.x bucket "bucket_<suffix>" (P5Y →
+// civisens/civisens_p5y, civisens_p5y). An empty retention leaves bucket as
+// it is.
+func RetentionBucket(bucket, retention string) (string, error) {
+	if retention == "" {
+		return bucket, nil
+	}
+	return registryapi.RetentionDestination(strings.Contains(bucket, "/"), bucket, retention)
+}
+
 // Latest returns the latest reading of each quantity of the sensor id in
-// category written within the reader's window (seven days, and up to 15
+// category, stored where the entry's retention says (see RetentionBucket),
+// written within the reader's window (seven days, and up to 15
 // minutes ahead of now for fast sensor clocks), sorted by
 // quantity; none when there is none. Numbers of any type are read as
 // float64, booleans as 0 and 1; other values are skipped.
-func (r *Reader) Latest(ctx context.Context, category, id string) ([]Reading, error) {
+func (r *Reader) Latest(ctx context.Context, category, id, retention string) ([]Reading, error) {
 	if !categoryRE.MatchString(category) {
 		return nil, fmt.Errorf("dashboards: latest: category %q: %w", category, ErrInvalidInput)
 	}
 	if !sensorRE.MatchString(id) {
 		return nil, fmt.Errorf("dashboards: latest: sensor %q: %w", id, ErrInvalidInput)
 	}
-	q := latestQuery(r.bucket, category, id, r.window, r.ahead)
+	bucket, err := RetentionBucket(r.bucket, retention)
+	if err != nil {
+		return nil, fmt.Errorf("dashboards: latest of %s: %w: %w", id, ErrInvalidInput, err)
+	}
+	q := latestQuery(bucket, category, id, r.window, r.ahead)
 	res, err := r.q.Query(ctx, q)
 	if err != nil {
 		return nil, fmt.Errorf("dashboards: latest of %s: %w", id, err)

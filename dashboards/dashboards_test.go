@@ -62,7 +62,7 @@ func TestLatestRejectsInputBeforeQuerying(t *testing.T) {
 		{`air" or true or "`, "air-01"},
 		{"", "air-01"},
 	} {
-		if _, err := r.Latest(context.Background(), in[0], in[1]); !errors.Is(err, ErrInvalidInput) {
+		if _, err := r.Latest(context.Background(), in[0], in[1], ""); !errors.Is(err, ErrInvalidInput) {
 			t.Errorf("Latest(%q, %q): %v, want ErrInvalidInput", in[0], in[1], err)
 		}
 	}
@@ -73,7 +73,7 @@ func TestLatestWhenInfluxDBIsDown(t *testing.T) {
 	client := influxdb2.NewClientWithOptions(url, "", influxdb2.DefaultOptions().SetHTTPRequestTimeout(2))
 	defer client.Close()
 	r := NewReader(client.QueryAPI(""), "civisens/autogen")
-	if _, err := r.Latest(context.Background(), "air", "air-mairie-01"); err == nil {
+	if _, err := r.Latest(context.Background(), "air", "air-mairie-01", ""); err == nil {
 		t.Fatal("no error from an InfluxDB that is not there")
 	}
 }
@@ -125,7 +125,7 @@ func TestLatestFromInfluxDB(t *testing.T) {
 	// InfluxDB acknowledges a write before every query can see it.
 	testinfra.Eventually(t, 10*time.Second, func() error {
 		var err error
-		got, err = r.Latest(ctx, "air", "air-test-01")
+		got, err = r.Latest(ctx, "air", "air-test-01", "")
 		if err != nil {
 			return err
 		}
@@ -143,17 +143,52 @@ func TestLatestFromInfluxDB(t *testing.T) {
 		t.Errorf("Latest (-want +got):\n%s", d)
 	}
 
-	none, err := r.Latest(ctx, "air", "air-old-01")
+	none, err := r.Latest(ctx, "air", "air-old-01", "")
 	if err != nil || len(none) != 0 {
 		t.Errorf("Latest of a sensor silent for eight days = %v, %v; want none", none, err)
 	}
-	none, err = r.Latest(ctx, "energy", "energie-mairie-01")
+	none, err = r.Latest(ctx, "energy", "energie-mairie-01", "")
 	if err != nil || len(none) != 0 {
 		t.Errorf("Latest of a sensor never written = %v, %v; want none", none, err)
 	}
 
+	// Readings of an entry kept five years are in civisens/civisens_p5y.
+	in.Exec(t, `CREATE RETENTION POLICY "civisens_p5y" ON "civisens" DURATION 43800h REPLICATION 1`)
+	resp, err := http.Post(in.URL+"/write?db=civisens&rp=civisens_p5y&precision=s", "text/plain",
+		strings.NewReader(fmt.Sprintf("air,sensor=air-p5y-01 pm10=3 %d", t3.Unix())))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	testinfra.Eventually(t, 10*time.Second, func() error {
+		got, err := r.Latest(ctx, "air", "air-p5y-01", "P5Y")
+		if err != nil || len(got) != 1 || got[0].Value != 3 {
+			return fmt.Errorf("Latest with P5Y = %v, %v", got, err)
+		}
+		return nil
+	})
+	if got, err := r.Latest(ctx, "air", "air-p5y-01", ""); err != nil || len(got) != 0 {
+		t.Errorf("Latest from autogen = %v, %v; want none (the readings are in civisens_p5y)", got, err)
+	}
+	if _, err := r.Latest(ctx, "air", "air-p5y-01", "forever"); !errors.Is(err, ErrInvalidInput) {
+		t.Errorf("Latest with retention forever: %v, want ErrInvalidInput", err)
+	}
+
 	missing := NewReader(client.QueryAPI(""), "nodb/autogen")
-	if _, err := missing.Latest(ctx, "air", "air-test-01"); err == nil {
+	if _, err := missing.Latest(ctx, "air", "air-test-01", ""); err == nil {
 		t.Error("no error from a bucket that does not exist")
+	}
+}
+
+func TestRetentionBucket(t *testing.T) {
+	for _, c := range [][3]string{
+		{"civisens/autogen", "P5Y", "civisens/civisens_p5y"},
+		{FluxBucket("", "civisens"), "P1Y", "civisens/civisens_p1y"},
+		{"civisens", "P30D", "civisens_p30d"}, // 2.x
+		{"civisens/autogen", "", "civisens/autogen"},
+	} {
+		if got, err := RetentionBucket(c[0], c[1]); err != nil || got != c[2] {
+			t.Errorf("RetentionBucket(%q, %q) = %q, %v; want %q", c[0], c[1], got, err, c[2])
+		}
 	}
 }

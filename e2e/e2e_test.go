@@ -245,26 +245,50 @@ func (s *system) sensors(t *testing.T) []registryapi.Sensor {
 // countsBySensor asks InfluxDB, with InfluxQL over its HTTP API, how many
 // readings each sensor has in every measurement of the civisens database.
 func (s *system) countsBySensor() (map[string]int, error) {
+	var list registryapi.SensorList
+	if err := getJSON(s.registryURL+registryapi.PathSensors, &list); err != nil {
+		return nil, err
+	}
+	rps := map[string]bool{}
+	for _, sn := range list.Sensors {
+		rps[sn.Retention] = true
+	}
 	counts := map[string]int{}
-	for _, m := range registryapi.Categories {
-		rows, err := s.influx.Query("civisens", fmt.Sprintf(`SELECT count(*) FROM %q GROUP BY "sensor"`, m))
-		if err != nil {
-			return nil, err
-		}
-		for _, r := range rows {
-			id, _ := r["sensor"].(string)
-			for k, v := range r {
-				if !strings.HasPrefix(k, "count_") {
-					continue
+	for ret := range rps {
+		for _, m := range registryapi.Categories {
+			rows, err := s.influx.Query("civisens", fmt.Sprintf(`SELECT count(*) FROM %s GROUP BY "sensor"`, from(m, ret)))
+			if err != nil {
+				if strings.Contains(err.Error(), "retention policy not found") {
+					continue // no reading of that retention yet
 				}
-				if n, ok := v.(json.Number); ok {
-					c, _ := n.Int64()
-					counts[id] += int(c)
+				return nil, err
+			}
+			for _, r := range rows {
+				id, _ := r["sensor"].(string)
+				for k, v := range r {
+					if !strings.HasPrefix(k, "count_") {
+						continue
+					}
+					if n, ok := v.(json.Number); ok {
+						c, _ := n.Int64()
+						counts[id] += int(c)
+					}
 				}
 			}
 		}
 	}
 	return counts, nil
+}
+
+// from is the InfluxQL measurement of category in the retention policy
+// that the gateway writes readings of retention into (registryapi's
+// naming rule): "civisens_p1y"."air".
+func from(category, retention string) string {
+	r, err := registryapi.ParseRetention(retention)
+	if err != nil {
+		return fmt.Sprintf("%q", category) // the default retention policy: finds nothing
+	}
+	return fmt.Sprintf("%q.%q", r.RetentionPolicy(), category)
 }
 
 // metric sums the samples of a Prometheus metric whose labels contain every
@@ -456,8 +480,8 @@ func TestMakeRunChainWithEmbeddedBroker(t *testing.T) {
 		return nil
 	})
 	testinfra.Eventually(t, 20*time.Second, func() error {
-		rows, err := s.influx.Query("civisens", fmt.Sprintf(`SELECT %q FROM %q WHERE "sensor"='%s' AND time = %d`,
-			q.Name, sensor.Category, sensor.ID, ts.UnixNano()))
+		rows, err := s.influx.Query("civisens", fmt.Sprintf(`SELECT %q FROM %s WHERE "sensor"='%s' AND time = %d`,
+			q.Name, from(sensor.Category, sensor.Retention), sensor.ID, ts.UnixNano()))
 		if err != nil {
 			return err
 		}
@@ -517,15 +541,18 @@ func TestMakeRunChainWithEmbeddedBroker(t *testing.T) {
 	mosquittoPub(t, s.mqttAddr, user, "sensors/"+sensor.ID+"/senml",
 		fmt.Sprintf(`[{"bn":"%s:","bt":%d,"n":%q,"u":%q,"v":%g}]`, sensor.ID, later.Unix(), q.Name, q.Unit, value))
 	testinfra.Eventually(t, 20*time.Second, func() error {
-		rows, err := s.influx.Query("civisens", fmt.Sprintf(`SELECT %q FROM %q WHERE "sensor"='%s' AND time = %d`,
-			q.Name, sensor.Category, sensor.ID, later.UnixNano()))
+		rows, err := s.influx.Query("civisens", fmt.Sprintf(`SELECT %q FROM %s WHERE "sensor"='%s' AND time = %d`,
+			q.Name, from(sensor.Category, sensor.Retention), sensor.ID, later.UnixNano()))
 		if err != nil || len(rows) != 1 {
 			return fmt.Errorf("the later reading: %v, %v", rows, err)
 		}
 		return nil
 	})
-	rows, err := s.influx.Query("civisens", fmt.Sprintf(`SELECT * FROM %q WHERE "sensor"='%s' AND time = %d AND %q = %g`,
-		other.Category, other.ID, forged.UnixNano(), q.Name, value))
+	rows, err := s.influx.Query("civisens", fmt.Sprintf(`SELECT * FROM %s WHERE "sensor"='%s' AND time = %d AND %q = %g`,
+		from(other.Category, other.Retention), other.ID, forged.UnixNano(), q.Name, value))
+	if err != nil && strings.Contains(err.Error(), "retention policy not found") {
+		err = nil // nothing of that retention was ever written
+	}
 	if err != nil || len(rows) != 0 {
 		t.Errorf("the reading published on %s's topic with %s's credential landed: %v, %v", other.ID, sensor.ID, rows, err)
 	}
@@ -558,8 +585,8 @@ func TestMakeRunChainWithEmbeddedBroker(t *testing.T) {
 	if n := len(s2.sensors(t)); n != len(sensors) {
 		t.Errorf("second run: %d sensors, want the same %d", n, len(sensors))
 	}
-	rows, err = s2.influx.Query("civisens", fmt.Sprintf(`SELECT %q FROM %q WHERE "sensor"='%s' AND time = %d`,
-		q.Name, sensor.Category, sensor.ID, ts.UnixNano()))
+	rows, err = s2.influx.Query("civisens", fmt.Sprintf(`SELECT %q FROM %s WHERE "sensor"='%s' AND time = %d`,
+		q.Name, from(sensor.Category, sensor.Retention), sensor.ID, ts.UnixNano()))
 	if err != nil || len(rows) != 1 {
 		t.Errorf("second run: the reading at %v is gone (%v, %v)", ts, rows, err)
 	}
@@ -588,8 +615,8 @@ func TestMakeRunChainThroughMosquitto(t *testing.T) {
 		sensor.ID, float64(ts.UnixMilli())/1000, q.Name, q.Unit, value)
 	mosquittoPub(t, mq.Addr, mqttUser{}, "sensors/"+sensor.ID+"/senml", payload) // Mosquitto's access is its own
 	testinfra.Eventually(t, 20*time.Second, func() error {
-		rows, err := s.influx.Query("civisens", fmt.Sprintf(`SELECT %q FROM %q WHERE "sensor"='%s' AND time = %d`,
-			q.Name, sensor.Category, sensor.ID, ts.UnixNano()))
+		rows, err := s.influx.Query("civisens", fmt.Sprintf(`SELECT %q FROM %s WHERE "sensor"='%s' AND time = %d`,
+			q.Name, from(sensor.Category, sensor.Retention), sensor.ID, ts.UnixNano()))
 		if err != nil {
 			return err
 		}

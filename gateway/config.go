@@ -129,6 +129,11 @@ type Config struct {
 	// InfluxBucket is the 2.x bucket, or the 1.x database (optionally
 	// "database/retention-policy"), created at start. Default civisens.
 	InfluxBucket string
+	// InfluxNoCreateRetention (-influx-create-retention=false) forbids
+	// creating the retention policies (1.x) or buckets (2.x) that the
+	// entries' retentions need; their readings are then refused
+	// (retention_missing).
+	InfluxNoCreateRetention bool
 	// BatchSize is the number of readings per InfluxDB write. Default 500.
 	BatchSize int
 	// FlushInterval is the longest a reading waits for its batch. Default 1s.
@@ -415,6 +420,14 @@ func options() []option {
 		{"influx-token", "INFLUX_TOKEN", "TOKEN", "", "InfluxDB 2.x token, or 1.x user:password (empty: no authentication)", setString(func(c *Config) *string { return &c.InfluxToken })},
 		{"influx-org", "INFLUX_ORG", "ORG", "", "InfluxDB 2.x organisation; empty means InfluxDB 1.x", setString(func(c *Config) *string { return &c.InfluxOrg })},
 		{"influx-bucket", "INFLUX_BUCKET", "BUCKET", defaultInfluxBucket, "2.x bucket, or 1.x database[/retention-policy] (created at start; written as database/autogen)", setString(func(c *Config) *string { return &c.InfluxBucket })},
+		{"influx-create-retention", "INFLUX_CREATE_RETENTION", "", "true", "create the missing retention policies (1.x) or buckets (2.x) that entries' retentions need (civisens_p1y…); false: refuse their readings (retention_missing)", func(c *Config, v string) error {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return fmt.Errorf("%q is not true or false", v)
+			}
+			c.InfluxNoCreateRetention = !b
+			return nil
+		}},
 		{"batch-size", "GATEWAY_BATCH_SIZE", "N", strconv.Itoa(defaultBatchSize), "readings per InfluxDB write", setInt(func(c *Config) *int { return &c.BatchSize })},
 		{"flush-interval", "GATEWAY_FLUSH_INTERVAL", "DURATION", formatDuration(defaultFlushInterval), "longest a reading waits for its batch", setDuration(func(c *Config) *time.Duration { return &c.FlushInterval })},
 		{"max-future", "GATEWAY_MAX_FUTURE", "DURATION", formatDuration(defaultMaxFuture), "readings further ahead of the gateway's clock are refused", setDuration(func(c *Config) *time.Duration { return &c.MaxFuture })},
@@ -542,21 +555,6 @@ func formatDuration(d time.Duration) string {
 	return d.String()
 }
 
-// optionValue is a flag.Value that sets one option of a Config.
-type optionValue struct {
-	c *Config
-	o option
-}
-
-func (v optionValue) String() string     { return "" }
-func (v optionValue) Set(s string) error { return v.o.set(v.c, s) }
-
-// boolOptionValue is the optionValue of a true/false option (its arg is
-// empty): -flag alone means -flag=true.
-type boolOptionValue struct{ optionValue }
-
-func (boolOptionValue) IsBoolFlag() bool { return true }
-
 // errUsage marks a command line that cannot be understood; errExit, a
 // command line that was fully answered (-help, -version).
 var (
@@ -564,30 +562,41 @@ var (
 	errExit  = errors.New("exit")
 )
 
-// parseConfig reads the environment, then the flags, which win. It prints
-// -help and -version to stdout and returns errExit after them.
+// parseConfig reads the configuration file (-config or GATEWAY_CONFIG),
+// then the environment, then the flags: each wins over the one before, and
+// all over the defaults. It prints -help, -version and -print-config-sample
+// to stdout and returns errExit after them.
 func parseConfig(args []string, getenv func(string) string, stdout io.Writer) (Config, error) {
 	var c Config
 	opts := options()
-	envErrs := map[string]error{}
-	for _, o := range opts {
-		if v := getenv(o.env); v != "" {
-			if err := o.set(&c, v); err != nil {
-				envErrs[o.name] = fmt.Errorf("%w: %s: %v", errUsage, o.env, err)
-			}
-		}
-	}
 
+	// The flags first, recorded (checked on a scratch Config), so that
+	// they can be applied last.
+	type flagSetting struct {
+		o option
+		v string
+	}
+	var flagged []flagSetting
+	var scratch Config
 	fs := flag.NewFlagSet("civisens-gateway", flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // errors are returned, -help printed below
 	for _, o := range opts {
+		rec := recordValue{set: func(v string) error {
+			if err := o.set(&scratch, v); err != nil {
+				return err
+			}
+			flagged = append(flagged, flagSetting{o, v})
+			return nil
+		}}
 		if o.arg == "" {
-			fs.Var(boolOptionValue{optionValue{c: &c, o: o}}, o.name, o.usage)
+			fs.Var(boolRecordValue{rec}, o.name, o.usage)
 			continue
 		}
-		fs.Var(optionValue{c: &c, o: o}, o.name, o.usage)
+		fs.Var(rec, o.name, o.usage)
 	}
+	configFile := fs.String("config", "", "configuration file")
 	showVersion := fs.Bool("version", false, "print the version and exit")
+	printSample := fs.Bool("print-config-sample", false, "print a sample configuration file and exit")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			printUsage(stdout, opts)
@@ -599,10 +608,39 @@ func parseConfig(args []string, getenv func(string) string, stdout io.Writer) (C
 		fmt.Fprintf(stdout, "civisens-gateway %s\n", version)
 		return c, errExit
 	}
+	if *printSample {
+		fmt.Fprint(stdout, configSample)
+		return c, errExit
+	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("%w: unexpected argument %q (see -help)", errUsage, fs.Arg(0))
 	}
-	fs.Visit(func(f *flag.Flag) { delete(envErrs, f.Name) }) // the flag wins
+
+	// The file.
+	path := *configFile
+	if path == "" {
+		path = getenv(configEnv)
+	}
+	if path != "" {
+		if err := readConfigFile(path, &c); err != nil {
+			return c, err
+		}
+	}
+
+	// The environment; a bad variable is forgiven when its flag is set.
+	envErrs := map[string]error{}
+	for _, o := range opts {
+		if v := getenv(o.env); v != "" {
+			if err := o.set(&c, v); err != nil {
+				envErrs[o.name] = fmt.Errorf("%w: %s: %v", errUsage, o.env, err)
+			}
+		}
+	}
+	// The flags.
+	for _, f := range flagged {
+		f.o.set(&c, f.v) // checked when parsed
+		delete(envErrs, f.o.name)
+	}
 	var errs []error
 	for _, o := range opts {
 		if err := envErrs[o.name]; err != nil {
@@ -613,10 +651,28 @@ func parseConfig(args []string, getenv func(string) string, stdout io.Writer) (C
 		return c, errors.Join(errs...)
 	}
 	if err := c.Validate(); err != nil {
+		if path != "" {
+			return c, fmt.Errorf("%w: %w (configuration from %s, the environment and the flags)", errUsage, err, path)
+		}
 		return c, fmt.Errorf("%w: %w", errUsage, err)
 	}
 	return c, nil
 }
+
+// configEnv names the configuration file when -config does not.
+const configEnv = "GATEWAY_CONFIG"
+
+// recordValue is a flag.Value that hands what it is set to to set.
+type recordValue struct{ set func(string) error }
+
+func (v recordValue) String() string     { return "" }
+func (v recordValue) Set(s string) error { return v.set(s) }
+
+// boolRecordValue is the recordValue of a true/false option: -flag alone
+// means -flag=true.
+type boolRecordValue struct{ recordValue }
+
+func (boolRecordValue) IsBoolFlag() bool { return true }
 
 func printUsage(w io.Writer, opts []option) {
 	fmt.Fprint(w, `Usage: civisens-gateway [flags]
@@ -626,7 +682,9 @@ keeps the readings of the sensors that the register publishes, validates them,
 acknowledges each message once its readings are on disk (the spool), and sends
 the spool to InfluxDB.
 
-Each flag may also be set by the environment variable shown; the flag wins.
+Each flag may also be set by the environment variable shown, or by a line of
+the configuration file (-config); the flag wins over the environment, which
+wins over the file. SIGHUP asks the registry for the allow-list at once.
 
 `)
 	for _, o := range opts {
@@ -636,10 +694,14 @@ Each flag may also be set by the environment variable shown; the flag wins.
 		}
 		fmt.Fprintf(w, "  -%s %s\n        %s\n        env %s, default %s\n", o.name, o.arg, o.usage, o.env, def)
 	}
+	fmt.Fprint(w, "  -config FILE\n        configuration file: `key = value` lines whose keys are the flags' names\n        env GATEWAY_CONFIG, default none\n")
+	fmt.Fprint(w, "  -print-config-sample\n        print a sample configuration file and exit\n")
 	fmt.Fprint(w, "  -version\n        print the version and exit\n  -help\n        print this help and exit\n")
 	fmt.Fprint(w, `
 Durations: 500ms, 30s, 5m, 2h, 7d. Sizes: 65536, 64KiB, 1MiB.
 Metrics: http://<http-listen>/metrics; health: http://<http-listen>/healthz
-(200 when ingesting, else 503).
+(200 when every part is well, else 503); readiness: /readyz (200 when
+readings are accepted end to end: allow-list loaded, subscribed, spool not
+full).
 `)
 }

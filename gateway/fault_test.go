@@ -179,7 +179,7 @@ func (p *publisher) ackedSum() (n int, sum float64) {
 
 // influxCounts returns COUNT and SUM of pm10 and COUNT of temperature.
 func influxCounts(in *testinfra.Influx, db string) (pm10, temp int, sum float64, err error) {
-	rs, err := in.Query(db, `SELECT COUNT("pm10"), SUM("pm10"), COUNT("temperature") FROM "air" WHERE "sensor" = 'air-hdv-01'`)
+	rs, err := in.Query(db, `SELECT COUNT("pm10"), SUM("pm10"), COUNT("temperature") FROM "civisens_p1y"."air" WHERE "sensor" = 'air-hdv-01'`)
 	if err != nil {
 		if strings.Contains(err.Error(), "database not found") {
 			return 0, 0, 0, nil

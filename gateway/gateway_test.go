@@ -311,7 +311,7 @@ func TestGatewayEmbeddedBroker(t *testing.T) {
 		bt := time.Now().Add(-120 * time.Second).Truncate(time.Second).Add(123 * time.Millisecond)
 		publish(t, g.MQTT, "air-hdv-01", fmt.Sprintf(
 			`[{"bn":"air-hdv-01:","bt":%d.123,"n":"pm10","u":"ug/m3","v":12.5},{"n":"temperature","u":"Cel","v":21.25}]`, bt.Unix()))
-		row := waitRow(t, influx, "civisens", `SELECT * FROM "air" WHERE "sensor" = 'air-hdv-01' AND "pm10" = 12.5`)
+		row := waitRow(t, influx, "civisens", `SELECT * FROM "civisens_p1y"."air" WHERE "sensor" = 'air-hdv-01' AND "pm10" = 12.5`)
 		checkRow(t, row, bt.UnixNano(),
 			map[string]float64{"pm10": 12.5, "temperature": 21.25},
 			map[string]string{"sensor": "air-hdv-01", "site": "hotel-de-ville", "zone": "centre"})
@@ -348,11 +348,11 @@ func TestGatewayEmbeddedBroker(t *testing.T) {
 		})
 		// A later good reading lands: everything before it was processed.
 		publish(t, g.MQTT, "energy-ecole-02", fmt.Sprintf(`[{"n":"energy_wh","u":"Wh","v":4242,"t":%d}]`, time.Now().Add(-time.Minute).Unix()))
-		waitRow(t, influx, "civisens", `SELECT * FROM "energy" WHERE "energy_wh" = 4242`)
+		waitRow(t, influx, "civisens", `SELECT * FROM "civisens_p10y"."energy" WHERE "energy_wh" = 4242`)
 		for _, q := range []string{
-			`SELECT * FROM "air" WHERE "sensor" = 'air-inconnu-99'`,
+			`SELECT * FROM "civisens_p1y"."air" WHERE "sensor" = 'air-inconnu-99'`,
 			`SELECT * FROM "parking"`,
-			`SELECT * FROM /.*/ WHERE "pm10" = 77`,
+			`SELECT * FROM "civisens_p1y"./.*/ WHERE "pm10" = 77`,
 		} {
 			rs, err := rows(influx, "civisens", q)
 			if err != nil || len(rs) != 0 {
@@ -384,7 +384,7 @@ func TestGatewayEmbeddedBroker(t *testing.T) {
 		}
 		at := time.Now().Add(-30 * time.Second).Truncate(time.Second)
 		publish(t, g.MQTT, "air-hdv-01", fmt.Sprintf(`[{"bn":"air-hdv-01:","bt":%d,"n":"pm10","u":"ug/m3","v":33}]`, at.Unix()))
-		row := waitRow(t, influx, "civisens", `SELECT * FROM "air" WHERE "pm10" = 33`)
+		row := waitRow(t, influx, "civisens", `SELECT * FROM "civisens_p1y"."air" WHERE "pm10" = 33`)
 		checkRow(t, row, at.UnixNano(), map[string]float64{"pm10": 33}, map[string]string{"sensor": "air-hdv-01"})
 		if !strings.Contains(g.Log.String(), `msg="payload refused"`) || !strings.Contains(g.Log.String(), "reason=non_finite") {
 			t.Errorf("refusals were not logged")
@@ -412,7 +412,7 @@ func TestGatewayMosquitto(t *testing.T) {
 	}
 	bt := time.Now().Add(-120 * time.Second).Truncate(time.Second)
 	publish(t, mosq.Addr, "air-hdv-01", fmt.Sprintf(`[{"bn":"air-hdv-01:","bt":%d,"n":"pm10","u":"ug/m3","v":8.5}]`, bt.Unix()))
-	row := waitRow(t, influx, "interop", `SELECT * FROM "air" WHERE "sensor" = 'air-hdv-01'`)
+	row := waitRow(t, influx, "interop", `SELECT * FROM "civisens_p1y"."air" WHERE "sensor" = 'air-hdv-01'`)
 	checkRow(t, row, bt.UnixNano(), map[string]float64{"pm10": 8.5}, map[string]string{"sensor": "air-hdv-01", "site": "hotel-de-ville"})
 
 	publish(t, mosq.Addr, "air-inconnu-99", `[{"n":"pm10","u":"ug/m3","v":1}]`)
@@ -480,7 +480,7 @@ func TestGatewayInfluxLate(t *testing.T) {
 	}
 
 	influx := startInfluxOn(t, port)
-	row := waitRow(t, influx, "civisens", `SELECT * FROM "air"`)
+	row := waitRow(t, influx, "civisens", `SELECT * FROM "civisens_p1y"."air"`)
 	checkRow(t, row, bt.UnixNano(), map[string]float64{"pm10": 41}, map[string]string{"sensor": "air-hdv-01"})
 	testinfra.Eventually(t, 20*time.Second, func() error {
 		if v := g.metric(t, "civisens_gateway_spool_records"); v != 0 {
@@ -524,6 +524,6 @@ func TestGatewayRedelivery(t *testing.T) {
 
 	influx := startInfluxOn(t, port)
 	startGateway(t, args...)
-	row := waitRow(t, influx, "civisens", `SELECT * FROM "air"`)
+	row := waitRow(t, influx, "civisens", `SELECT * FROM "civisens_p1y"."air"`)
 	checkRow(t, row, bt.UnixNano(), map[string]float64{"pm10": 57}, map[string]string{"sensor": "air-hdv-01"})
 }

@@ -8,9 +8,12 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"os/signal"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/civisens/civisens/firmware-bridge/senml"
@@ -54,7 +57,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	log.Info("civisens-gateway starting", "version", version, "config", cfg)
 	reg := metrics.NewRegistry()
 
-	snk := sink.Open(sink.Config{URL: cfg.InfluxURL, Token: cfg.InfluxToken, Org: cfg.InfluxOrg, Bucket: cfg.InfluxBucket},
+	snk := sink.Open(sink.Config{URL: cfg.InfluxURL, Token: cfg.InfluxToken, Org: cfg.InfluxOrg, Bucket: cfg.InfluxBucket, NoCreateRetention: cfg.InfluxNoCreateRetention},
 		log.With("component", "sink"), reg)
 	defer snk.Close()
 	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
@@ -245,6 +248,23 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	wg.Go(func() { al.Run(ctx) })
+	// SIGHUP asks the registry for the allow-list at once.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	wg.Go(func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+			}
+			log.Info("SIGHUP: asking the registry for the allow-list")
+			if err := al.Refresh(ctx); err != nil && ctx.Err() == nil {
+				log.Warn("allow-list reload failed; keeping the list in hand", "err", err)
+			}
+		}
+	})
 	if reporter != nil {
 		wg.Go(func() { reporter.Run(ctx) })
 	}

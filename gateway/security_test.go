@@ -144,7 +144,7 @@ func TestGatewayBrokerSecurity(t *testing.T) {
 		fmt.Sprintf(`[{"bn":"air-hdv-01:","bt":%d,"n":"pm10","u":"ug/m3","v":17.5}]`, at.Unix())); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
 		t.Fatalf("publish: %v", tok.Error())
 	}
-	row := waitRow(t, influx, "security", `SELECT * FROM "air" WHERE "sensor" = 'air-hdv-01'`)
+	row := waitRow(t, influx, "security", `SELECT * FROM "civisens_p1y"."air" WHERE "sensor" = 'air-hdv-01'`)
 	checkRow(t, row, at.UnixNano(), map[string]float64{"pm10": 17.5}, map[string]string{"sensor": "air-hdv-01"})
 
 	// Without the credential, nothing gets in.
@@ -182,7 +182,7 @@ func TestGatewayBrokerSecurity(t *testing.T) {
 	// A later reading through the gateway's pipeline lands: the forged one
 	// would have been before it.
 	publish(t, g.MQTT, "energy-ecole-02", fmt.Sprintf(`[{"n":"energy_wh","u":"kWh","v":4.5,"t":%d}]`, at.Unix()))
-	row = waitRow(t, influx, "security", `SELECT * FROM "energy"`)
+	row = waitRow(t, influx, "security", `SELECT * FROM "civisens_p10y"."energy"`)
 	checkRow(t, row, at.UnixNano(), map[string]float64{"energy_wh": 4500}, nil) // converted from kWh
 	if v := g.metric(t, "civisens_gateway_messages_received_total"); v != 2 {
 		t.Errorf("the gateway received %v messages, want 2 (the forged one never reached it)", v)

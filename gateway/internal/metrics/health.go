@@ -79,13 +79,49 @@ func (h *Health) Check() {
 	h.OK = len(h.Problems) == 0
 }
 
+// Readiness is the report served at /readyz: whether a reading published
+// now would be accepted end to end — the allow-list is loaded, the gateway
+// is subscribed, the spool takes appends. InfluxDB being away does not make
+// the gateway unready: the spool holds the readings.
+type Readiness struct {
+	Ready    bool     `json:"ready"`
+	Problems []string `json:"problems,omitempty"`
+}
+
+// Readiness derives the readiness from the parts' states.
+func (h *Health) Readiness() Readiness {
+	var r Readiness
+	if !h.AllowList.Loaded {
+		r.Problems = append(r.Problems, "no allow-list yet")
+	}
+	if !h.MQTT.Connected {
+		r.Problems = append(r.Problems, "not subscribed to the MQTT broker")
+	}
+	if h.Spool != nil && h.Spool.Full {
+		r.Problems = append(r.Problems, "spool full")
+	}
+	r.Ready = len(r.Problems) == 0
+	return r
+}
+
 // NewHandler returns the gateway's HTTP surface:
 //
 //	GET /metrics  the exposition of reg
 //	GET /healthz  the JSON report of health(), checked; 200 if OK, else 503
+//	GET /readyz   the JSON readiness of health(); 200 if ready, else 503
 func NewHandler(reg *Registry, health func() Health) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", reg)
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		h := health()
+		rd := h.Readiness()
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		if !rd.Ready {
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+		json.NewEncoder(w).Encode(rd)
+	})
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		h := health()
 		h.Check()

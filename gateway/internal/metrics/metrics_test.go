@@ -150,3 +150,36 @@ func TestHandler(t *testing.T) {
 		t.Errorf("POST /metrics = %d, want 405", rec.Code)
 	}
 }
+
+// TestReadyz: ready when the allow-list is loaded, the gateway subscribed
+// and the spool not full, whatever InfluxDB does.
+func TestReadyz(t *testing.T) {
+	health := Health{
+		MQTT:      MQTTHealth{Connected: true},
+		Influx:    InfluxHealth{Reachable: false},
+		AllowList: AllowListHealth{Loaded: true},
+		Spool:     &SpoolHealth{},
+	}
+	h := NewHandler(NewRegistry(), func() Health { return health })
+	check := func(wantCode int, wantProblem string) {
+		t.Helper()
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", "/readyz", nil))
+		var got Readiness
+		if err := json.Unmarshal(rec.Body.Bytes(), &got); err != nil {
+			t.Fatal(err)
+		}
+		if rec.Code != wantCode || got.Ready != (wantCode == http.StatusOK) || !strings.Contains(strings.Join(got.Problems, ";"), wantProblem) {
+			t.Errorf("/readyz = %d %s, want %d %q", rec.Code, rec.Body, wantCode, wantProblem)
+		}
+	}
+	check(http.StatusOK, "")
+	health.Spool.Full = true
+	check(http.StatusServiceUnavailable, "spool full")
+	health.Spool.Full = false
+	health.AllowList.Loaded = false
+	check(http.StatusServiceUnavailable, "no allow-list")
+	health.AllowList.Loaded = true
+	health.MQTT.Connected = false
+	check(http.StatusServiceUnavailable, "not subscribed")
+}

@@ -30,6 +30,9 @@ const DefaultDeadLetterMaxBytes = 16 << 20
 //	 "retention":"P1Y","quantity":"pm10","unit":"ug/m3","value":12.5,"time":"2026-03-01T11:59:00.5Z"}
 //
 // A value that JSON cannot carry (NaN, ±Inf) is written as a string.
+// Status 0 means the gateway itself refused the readings: their retention
+// policy or bucket does not enforce the entry's retention (the reason starts
+// with retention_mismatch, retention_missing or retention_invalid).
 type DeadLetters struct {
 	dir      string
 	maxBytes int64

@@ -62,7 +62,8 @@ func (c DrainConfig) withDefaults() DrainConfig {
 
 // pointsWriter is what the drainer needs of the [Writer].
 type pointsWriter interface {
-	WritePoints(ctx context.Context, pts []*write.Point, readings int) error
+	Destination(ctx context.Context, retention string) (string, error)
+	WritePoints(ctx context.Context, dest string, pts []*write.Point, readings int) error
 }
 
 // Drainer sends the spool to InfluxDB; see the package documentation.
@@ -75,6 +76,7 @@ type Drainer struct {
 	rl   *ratelog.Limiter
 
 	retries *metrics.Counter
+	refused *metrics.CounterVec
 }
 
 // NewDrainer returns a drainer of src into w, refused points going to dead.
@@ -83,6 +85,7 @@ func NewDrainer(cfg DrainConfig, src Source, w pointsWriter, dead *DeadLetters, 
 		cfg: cfg.withDefaults(), src: src, w: w, dead: dead, log: log,
 		rl:      ratelog.New(log, ratelog.DefaultInterval, time.Now),
 		retries: reg.Counter("civisens_gateway_influx_retries_total", "Writes tried again after a failure that may pass (network, 5xx, 429…)."),
+		refused: reg.CounterVec("civisens_gateway_readings_refused_total", "Readings the gateway refused to write to InfluxDB (sent to the dead letters), by reason: retention_mismatch, retention_missing, retention_invalid.", "reason", "sensor"),
 	}
 }
 
@@ -146,11 +149,77 @@ func (d *Drainer) fill(ctx context.Context, b *spool.Batch) {
 	}
 }
 
-// write writes batch, retrying until it is written or ctx ends, and sends
-// the points InfluxDB refuses for good to the dead letters.
+// write writes batch, one request per destination (the retention policy
+// or bucket of the entries' retention), retrying until it is written or ctx
+// ends, and sends the points InfluxDB refuses for good, and the readings
+// whose destination the gateway refuses, to the dead letters.
 func (d *Drainer) write(ctx context.Context, batch []validate.Accepted) error {
 	if len(batch) == 0 {
 		return nil
+	}
+	retention := func(r validate.Accepted) string {
+		if r.Entry == nil {
+			return ""
+		}
+		return r.Entry.Retention
+	}
+	first := retention(batch[0])
+	same := true
+	for _, r := range batch[1:] {
+		if retention(r) != first {
+			same = false
+			break
+		}
+	}
+	if same {
+		return d.writeTo(ctx, first, batch)
+	}
+	var order []string
+	groups := map[string][]validate.Accepted{}
+	for _, r := range batch {
+		k := retention(r)
+		if _, ok := groups[k]; !ok {
+			order = append(order, k)
+		}
+		groups[k] = append(groups[k], r)
+	}
+	for _, k := range order {
+		if err := d.writeTo(ctx, k, groups[k]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeTo writes the readings of one retention.
+func (d *Drainer) writeTo(ctx context.Context, retention string, batch []validate.Accepted) error {
+	delay := d.cfg.RetryMin
+	var dest string
+	for attempt := 1; ; attempt++ {
+		var err error
+		dest, err = d.w.Destination(ctx, retention)
+		if err == nil {
+			break
+		}
+		var re *RetentionError
+		if errors.As(err, &re) {
+			d.refuse(ctx, batch, re)
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		d.retries.Inc()
+		d.rl.Log(ctx, slog.LevelWarn, "destination", "cannot check the InfluxDB retention policy or bucket; retrying (the readings wait in the spool)",
+			"err", err, "retention", retention, "attempt", attempt, "retry_in", delay)
+		t := time.NewTimer(delay)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		}
+		delay = min(2*delay, d.cfg.RetryMax)
 	}
 	pts, owner := points(batch)
 	// prefix[i] is the number of readings of points before i.
@@ -161,13 +230,33 @@ func (d *Drainer) write(ctx context.Context, batch []validate.Accepted) error {
 	for i := range pts {
 		prefix[i+1] += prefix[i]
 	}
-	return d.writeRange(ctx, batch, pts, owner, prefix, 0, len(pts))
+	return d.writeRange(ctx, dest, batch, pts, owner, prefix, 0, len(pts))
 }
 
-func (d *Drainer) writeRange(ctx context.Context, batch []validate.Accepted, pts []*write.Point, owner, prefix []int, lo, hi int) error {
+// refuse counts and dead-letters readings whose destination the gateway
+// refuses to write to.
+func (d *Drainer) refuse(ctx context.Context, batch []validate.Accepted, re *RetentionError) {
+	bySensor := map[string]int{}
+	for _, r := range batch {
+		bySensor[r.Sensor]++
+	}
+	for sensor, n := range bySensor {
+		d.refused.With(re.Reason, sensor).Add(uint64(n))
+		d.rl.Log(ctx, slog.LevelError, "retention/"+sensor, "readings refused: their InfluxDB destination does not enforce the register's retention; written to the dead letters",
+			"sensor", sensor, "readings", n, "reason", re.Reason, "detail", re.Msg)
+	}
+	if d.dead == nil {
+		return
+	}
+	if err := d.dead.Write(batch, 0, re.Error()); err != nil {
+		d.rl.Log(ctx, slog.LevelError, "deadletter-write", "cannot write the dead letters; the readings are lost", "err", err, "readings", len(batch))
+	}
+}
+
+func (d *Drainer) writeRange(ctx context.Context, dest string, batch []validate.Accepted, pts []*write.Point, owner, prefix []int, lo, hi int) error {
 	delay := d.cfg.RetryMin
 	for attempt := 1; ; attempt++ {
-		err := d.w.WritePoints(ctx, pts[lo:hi], prefix[hi]-prefix[lo])
+		err := d.w.WritePoints(ctx, dest, pts[lo:hi], prefix[hi]-prefix[lo])
 		if err == nil {
 			if attempt > 1 {
 				d.log.Info("InfluxDB write succeeded after failures", "attempts", attempt, "points", hi-lo)
@@ -178,10 +267,10 @@ func (d *Drainer) writeRange(ctx context.Context, batch []validate.Accepted, pts
 		if errors.As(err, &re) {
 			if hi-lo > 1 {
 				mid := (lo + hi) / 2
-				if err := d.writeRange(ctx, batch, pts, owner, prefix, lo, mid); err != nil {
+				if err := d.writeRange(ctx, dest, batch, pts, owner, prefix, lo, mid); err != nil {
 					return err
 				}
-				return d.writeRange(ctx, batch, pts, owner, prefix, mid, hi)
+				return d.writeRange(ctx, dest, batch, pts, owner, prefix, mid, hi)
 			}
 			d.deadLetter(ctx, batch, owner, lo, re)
 			return nil

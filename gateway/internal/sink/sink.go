@@ -21,8 +21,24 @@
 // [Writer.Prepare] creates the database with InfluxQL CREATE DATABASE (an
 // idempotent statement) before the first write, again after the server said
 // the database is missing. Writes go to the 1.8 compatibility endpoint
-// /api/v2/write with bucket "database/retention-policy" ("civisens/autogen"
-// by default).
+// /api/v2/write with bucket "database/retention-policy".
+//
+// # Retention
+//
+// A reading goes to the retention policy (1.x, "civisens/civisens_p1y") or
+// bucket (2.x, "civisens_p1y") named by its entry's retention, by the rule
+// of registryapi.ParseRetention ([Writer.Destination]); a reading of an
+// entry without a retention goes to the configured bucket ("database/autogen"
+// in 1.x). At its first use a destination is looked up (1.x SHOW RETENTION
+// POLICIES, 2.x the buckets API): a missing one is created with the
+// entry's duration unless [Config.NoCreateRetention]; one that is missing
+// and may not be created, or exists with another duration, or a retention
+// InfluxDB cannot enforce, is refused with a [*RetentionError]. The drainer
+// sends refused readings to the dead letters (status 0, the reason
+// retention_missing, retention_mismatch or retention_invalid) and counts
+// them in civisens_gateway_readings_refused_total{reason,sensor}, rather
+// than keeping them in the spool, where they would block every reading
+// behind them. A refusal is remembered for a minute, then checked again.
 //
 // # Writes and their failures
 //
@@ -100,6 +116,10 @@ type Config struct {
 	Bucket string
 	// Timeout of one HTTP request; DefaultTimeout if zero.
 	Timeout time.Duration
+	// NoCreateRetention forbids creating the retention policies (1.x) or
+	// buckets (2.x) that entries' retentions need; their readings are then
+	// refused with reason retention_missing.
+	NoCreateRetention bool
 }
 
 // LogValue prints the configuration without its token.
@@ -139,10 +159,12 @@ func (c Config) withDefaults() Config {
 
 // Writer writes batches of accepted readings. It is safe for concurrent use.
 type Writer struct {
-	w       pointWriter
-	prepare func(ctx context.Context) error // nil when there is nothing to prepare
-	close   func()
-	log     *slog.Logger
+	w         pointWriter                     // to the configured bucket
+	writerFor func(dest string) pointWriter   // nil: w for every destination
+	dests     *destinations                   // nil: every reading goes to w
+	prepare   func(ctx context.Context) error // nil when there is nothing to prepare
+	close     func()
+	log       *slog.Logger
 
 	written      *metrics.Counter
 	points       *metrics.Counter
@@ -151,6 +173,7 @@ type Writer struct {
 	writeSeconds *metrics.Counter
 
 	mu        sync.Mutex
+	writers   map[string]pointWriter
 	prepared  bool
 	lastErr   error
 	lastWrite time.Time
@@ -184,12 +207,32 @@ func Open(cfg Config, log *slog.Logger, reg *metrics.Registry) *Writer {
 	client := influxdb2.NewClientWithOptions(cfg.URL, cfg.Token, opts)
 	var prepare func(context.Context) error
 	bucket := cfg.Bucket
+	ds := &destinations{v1: cfg.V1(), base: cfg.Bucket, create: !cfg.NoCreateRetention, now: time.Now, checked: map[string]checked{}}
 	if cfg.V1() {
 		var db string
 		db, bucket = cfg.database()
 		hc := &http.Client{Timeout: cfg.Timeout}
 		prepare = func(ctx context.Context) error { return createDatabase(ctx, hc, cfg.URL, cfg.Token, db) }
+		ds.store = &influxQL1{hc: hc, base: cfg.URL, token: cfg.Token, db: db}
 	} else {
+		var (
+			orgMu sync.Mutex
+			orgID string
+		)
+		ds.store = &buckets2{api: client.BucketsAPI(), orgID: func(ctx context.Context) (string, error) {
+			orgMu.Lock()
+			defer orgMu.Unlock()
+			if orgID == "" {
+				o, err := client.OrganizationsAPI().FindOrganizationByName(ctx, cfg.Org)
+				if err != nil {
+					return "", fmt.Errorf("influxdb organisation %q: %w", cfg.Org, err)
+				}
+				if o.Id != nil {
+					orgID = *o.Id
+				}
+			}
+			return orgID, nil
+		}}
 		prepare = func(ctx context.Context) error {
 			if _, err := client.Ping(ctx); err != nil {
 				return fmt.Errorf("influxdb %s: %w", cfg.URL, err)
@@ -198,6 +241,8 @@ func Open(cfg Config, log *slog.Logger, reg *metrics.Registry) *Writer {
 		}
 	}
 	s := New(client.WriteAPIBlocking(cfg.Org, bucket), prepare, log, reg)
+	s.writerFor = func(dest string) pointWriter { return client.WriteAPIBlocking(cfg.Org, dest) }
+	s.dests = ds
 	s.close = client.Close
 	return s
 }
@@ -244,18 +289,60 @@ func (s *Writer) Write(ctx context.Context, batch []validate.Accepted) error {
 	if len(batch) == 0 {
 		return nil
 	}
-	return s.WritePoints(ctx, Points(batch), len(batch))
+	return s.WritePoints(ctx, "", Points(batch), len(batch))
+}
+
+// Destination returns where the readings of an entry with the given
+// retention go, to pass to WritePoints: the retention policy or bucket
+// that enforces it, checked (and created if allowed) at its first use. It
+// returns a [*RetentionError] when the gateway refuses to write there, and
+// another error when InfluxDB could not be asked (to retry). An empty
+// retention goes to the configured bucket ("").
+func (s *Writer) Destination(ctx context.Context, retention string) (string, error) {
+	if s.dests == nil || retention == "" {
+		return "", nil
+	}
+	if err := s.Prepare(ctx); err != nil {
+		s.writeErrors.Inc()
+		return "", err
+	}
+	dest, err := s.dests.resolve(ctx, retention)
+	var re *RetentionError
+	if err != nil && !errors.As(err, &re) {
+		s.writeErrors.Inc()
+		s.failed(err)
+	}
+	return dest, err
+}
+
+// writer returns the client writing to dest.
+func (s *Writer) writer(dest string) pointWriter {
+	if dest == "" || s.writerFor == nil {
+		return s.w
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	w, ok := s.writers[dest]
+	if !ok {
+		if s.writers == nil {
+			s.writers = map[string]pointWriter{}
+		}
+		w = s.writerFor(dest)
+		s.writers[dest] = w
+	}
+	return w
 }
 
 // WritePoints writes pts, which hold the given number of readings, in one
-// request, as Write does.
-func (s *Writer) WritePoints(ctx context.Context, pts []*write.Point, readings int) error {
+// request to dest (from Destination; "" is the configured bucket), as
+// Write does.
+func (s *Writer) WritePoints(ctx context.Context, dest string, pts []*write.Point, readings int) error {
 	if err := s.Prepare(ctx); err != nil {
 		s.writeErrors.Inc()
 		return err
 	}
 	start := time.Now()
-	err := s.w.WritePoint(ctx, pts...)
+	err := s.writer(dest).WritePoint(ctx, pts...)
 	if err == nil {
 		s.mu.Lock()
 		s.reachable, s.lastErr, s.lastWrite = true, nil, time.Now()
@@ -280,6 +367,9 @@ func (s *Writer) WritePoints(ctx context.Context, pts []*write.Point, readings i
 			s.mu.Lock()
 			s.prepared = false // the database went away: create it again
 			s.mu.Unlock()
+			if s.dests != nil {
+				s.dests.forget() // and its retention policies
+			}
 		}
 	}
 	s.failed(err)

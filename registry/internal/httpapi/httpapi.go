@@ -57,9 +57,10 @@ type Sensors interface {
 	Ping(ctx context.Context) error
 }
 
-// Readings reads the latest readings of a sensor.
+// Readings reads the latest readings of a sensor, from the retention
+// policy or bucket of its entry's retention (see dashboards.RetentionBucket).
 type Readings interface {
-	Latest(ctx context.Context, category, sensorID string) ([]dashboards.Reading, error)
+	Latest(ctx context.Context, category, sensorID, retention string) ([]dashboards.Reading, error)
 }
 
 // Deps are what NewHandler needs. Zero fields take the default documented

@@ -64,7 +64,7 @@ type fakeReadings struct {
 	err      error
 }
 
-func (f fakeReadings) Latest(context.Context, string, string) ([]dashboards.Reading, error) {
+func (f fakeReadings) Latest(context.Context, string, string, string) ([]dashboards.Reading, error) {
 	return f.readings, f.err
 }
 
@@ -439,7 +439,7 @@ func TestEntryPageClosedData(t *testing.T) {
 
 type readingsFunc func()
 
-func (f readingsFunc) Latest(context.Context, string, string) ([]dashboards.Reading, error) {
+func (f readingsFunc) Latest(context.Context, string, string, string) ([]dashboards.Reading, error) {
 	f()
 	return nil, nil
 }

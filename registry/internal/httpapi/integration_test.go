@@ -12,6 +12,8 @@ import (
 
 	"github.com/civisens/civisens/dashboards"
 	"github.com/civisens/civisens/internal/testinfra"
+	"github.com/civisens/civisens/registry/internal/demo"
+	"github.com/civisens/civisens/registry/registryapi"
 )
 
 // The entry page shows the latest readings that a real InfluxDB 1.8 holds,
@@ -19,12 +21,25 @@ import (
 func TestEntryPageShowsInfluxDBReadings(t *testing.T) {
 	in := testinfra.StartInfluxDB(t)
 	in.Exec(t, "CREATE DATABASE civisens")
+	// The gateway writes into the retention policy of the entry's
+	// retention; the entry page reads it from there.
+	var ret registryapi.Retention
+	for _, d := range demo.Sensors() {
+		if d.ID == "air-mairie-01" {
+			r, err := registryapi.ParseRetention(d.Retention)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ret = r
+		}
+	}
+	in.Exec(t, fmt.Sprintf(`CREATE RETENTION POLICY %q ON "civisens" DURATION %dh REPLICATION 1`, ret.RetentionPolicy(), ret.Hours()))
 	now := time.Now().Truncate(time.Second)
 	lines := strings.Join([]string{
 		fmt.Sprintf("air,sensor=air-mairie-01,site=hotel-de-ville,zone=centre pm10=31.5,temperature=18 %d", now.Add(-time.Hour).Unix()),
 		fmt.Sprintf("air,sensor=air-mairie-01,site=hotel-de-ville,zone=centre pm10=14.25,humidity=62.5 %d", now.Add(-time.Minute).Unix()),
 	}, "\n")
-	resp, err := http.Post(in.URL+"/write?db=civisens&precision=s", "text/plain", strings.NewReader(lines))
+	resp, err := http.Post(in.URL+"/write?db=civisens&rp="+ret.RetentionPolicy()+"&precision=s", "text/plain", strings.NewReader(lines))
 	if err != nil {
 		t.Fatal(err)
 	}

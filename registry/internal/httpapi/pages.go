@@ -93,7 +93,7 @@ func (h *handler) latest(ctx context.Context, s registryapi.Sensor) ([]web.Readi
 	}
 	ctx, cancel := context.WithTimeout(ctx, h.readingsTimeout)
 	defer cancel()
-	rs, err := h.readings.Latest(ctx, s.Category, s.ID)
+	rs, err := h.readings.Latest(ctx, s.Category, s.ID, s.Retention)
 	if err != nil {
 		if ok, suppressed := h.readingsErrors.allow(time.Now()); ok {
 			h.log.Warn("latest readings unavailable", "sensor", s.ID, "err", err, "suppressed", suppressed)
