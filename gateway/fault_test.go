@@ -311,15 +311,20 @@ func TestFaultInfluxDown(t *testing.T) {
 		}
 		return nil
 	})
-	resp, err := http.Get("http://" + httpAddr + "/healthz")
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(body), "InfluxDB does not take writes") || !strings.Contains(string(body), `"spool"`) {
-		t.Errorf("/healthz with InfluxDB down = %d: %s", resp.StatusCode, body)
-	}
+	// /healthz says so once the drainer's request to the stopped InfluxDB
+	// has failed (one may still be in flight when it stops).
+	testinfra.Eventually(t, 30*time.Second, func() error {
+		resp, err := http.Get("http://" + httpAddr + "/healthz")
+		if err != nil {
+			return err
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(body), "InfluxDB does not take writes") || !strings.Contains(string(body), `"spool"`) {
+			return fmt.Errorf("/healthz with InfluxDB down = %d: %s", resp.StatusCode, body)
+		}
+		return nil
+	})
 	// Stay down a few seconds under load, then come back.
 	time.Sleep(time.Until(stoppedAt.Add(4 * time.Second)))
 	peak := g.must(t, "civisens_gateway_spool_records")
