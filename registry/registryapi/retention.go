@@ -91,21 +91,46 @@ func ParseRetention(s string) (Retention, error) {
 			part = part[i+1:]
 		}
 	}
-	secs := r.seconds + 60*r.minutes + 3600*(r.hours+24*(r.days+7*r.weeks+30*r.months+365*r.years))
+	secs, ok := r.secs()
 	switch {
+	case !ok:
+		return bad("longer than 200 years")
 	case secs < 3600:
 		return bad("InfluxDB keeps data at least one hour")
 	case secs%3600 != 0:
 		return bad("not a whole number of hours")
-	case secs > 200*365*24*3600:
-		return bad("longer than 200 years")
 	}
 	return r, nil
 }
 
+// maxRetentionSeconds is 200 years of 365 days.
+const maxRetentionSeconds int64 = 200 * 365 * 24 * 3600
+
+// secs is r in seconds, in 64 bits on every platform (a 32-bit int
+// overflows past 68 years); ok is false beyond maxRetentionSeconds.
+func (r Retention) secs() (total int64, ok bool) {
+	for _, c := range [...]struct {
+		n    int
+		unit int64
+	}{
+		{r.years, 365 * 86400}, {r.months, 30 * 86400}, {r.weeks, 7 * 86400},
+		{r.days, 86400}, {r.hours, 3600}, {r.minutes, 60}, {r.seconds, 1},
+	} {
+		n := int64(c.n)
+		if n < 0 || n > maxRetentionSeconds/c.unit {
+			return 0, false
+		}
+		total += n * c.unit
+		if total > maxRetentionSeconds {
+			return 0, false
+		}
+	}
+	return total, true
+}
+
 // Duration is r as a fixed duration: Y = 365 days, M = 30 days, W = 7 days.
 func (r Retention) Duration() time.Duration {
-	secs := r.seconds + 60*r.minutes + 3600*(r.hours+24*(r.days+7*r.weeks+30*r.months+365*r.years))
+	secs, _ := r.secs()
 	return time.Duration(secs) * time.Second
 }
 

@@ -14,6 +14,7 @@ func TestParseRetention(t *testing.T) {
 		{"P1Y", "P1Y", "civisens_p1y", 8760},
 		{"P5Y", "P5Y", "civisens_p5y", 5 * 8760},
 		{"P10Y", "P10Y", "civisens_p10y", 87600},
+		{"P100Y", "P100Y", "civisens_p100y", 876000}, // beyond a 32-bit int of seconds
 		{"P30D", "P30D", "civisens_p30d", 720},
 		{"P01Y", "P1Y", "civisens_p1y", 8760},
 		{"p18m", "P18M", "civisens_p18m", 18 * 720},
@@ -38,7 +39,7 @@ func TestParseRetention(t *testing.T) {
 			t.Errorf("ParseRetention(%q) = %s %s %dh, want %s %s %dh", c.in, r, r.RetentionPolicy(), r.Hours(), c.canon, c.rp, c.hours)
 		}
 	}
-	for _, in := range []string{"", "P", "PT", "1Y", "P1", "PY", "P-1Y", "P1.5Y", "P1Y1Y", "P1D1Y", "PT30M", "P0D", "P1H", "P201Y", "P1234567D", "P1YT"} {
+	for _, in := range []string{"", "P", "PT", "1Y", "P1", "PY", "P-1Y", "P1.5Y", "P1Y1Y", "P1D1Y", "PT30M", "P0D", "P1H", "P201Y", "P1234567D", "P1YT", "P73000D1H", "P9223372036854775807Y", "PT9223372036854775807S"} {
 		if r, err := ParseRetention(in); !errors.Is(err, ErrRetention) {
 			t.Errorf("ParseRetention(%q) = %v, %v; want ErrRetention", in, r, err)
 		}
