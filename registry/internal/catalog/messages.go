@@ -139,6 +139,7 @@ var messages = map[string]struct{ fr, en string }{
 	"legal_reference.required":      {"est obligatoire avec la base légale %s : citez le texte", "is required with legal basis %s: name the legal text"},
 	"art30.required":                {"est obligatoire, sauf si le capteur ne collecte aucune donnée personnelle (RGPD art. 30)", "is required unless the sensor collects no personal data (GDPR art. 30)"},
 	"retention.required":            {"est obligatoire : une durée ISO 8601 comme P1Y", "is required: an ISO 8601 duration such as P1Y"},
+	"retention.unenforceable":       {"%q ne peut pas être appliquée par la base de mesures : une durée de conservation compte des heures entières, au moins une", "%q cannot be enforced by the readings database: a retention is a whole number of hours, at least one"},
 	"retention.invalid":             {"%q n'est pas une durée ISO 8601 comme P1Y, P6M ou P30D", "%q is not an ISO 8601 duration such as P1Y, P6M or P30D"},
 	"retention.zero":                {"%q ne conserve rien : indiquez combien de temps les données sont gardées", "%q keeps nothing: state how long data is kept"},
 	"retention.too_long":            {"%q dépasse %d ans", "%q is longer than %d years"},

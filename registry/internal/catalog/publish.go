@@ -364,6 +364,12 @@ func checkRetention(p *problems, r string) {
 		p.add("retention", "retention.zero", r)
 	case approxDays(d) > MaxRetentionYears*365:
 		p.add("retention", "retention.too_long", r, MaxRetentionYears)
+	default:
+		// The gateway enforces the retention as an InfluxDB retention
+		// policy or bucket: whole hours, at least one (registryapi's rule).
+		if _, err := registryapi.ParseRetention(r); err != nil {
+			p.add("retention", "retention.unenforceable", r)
+		}
 	}
 }
 

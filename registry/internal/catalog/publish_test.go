@@ -154,6 +154,7 @@ func TestPublicationRules(t *testing.T) {
 		{"retention in words", plain, func(s *registryapi.Sensor) { s.Retention = "1 an" }, []string{"retention"}},
 		{"retention of nothing", plain, func(s *registryapi.Sensor) { s.Retention = "P0D" }, []string{"retention"}},
 		{"retention for ever", plain, func(s *registryapi.Sensor) { s.Retention = "P1000Y" }, []string{"retention"}},
+		{"retention the readings database cannot enforce", plain, func(s *registryapi.Sensor) { s.Retention = "PT90M" }, []string{"retention"}},
 		{"retention with a time", plain, func(s *registryapi.Sensor) { s.Retention = "P1Y6M" }, nil},
 		{"no storage", plain, func(s *registryapi.Sensor) { s.Storage = nil }, []string{"storage"}},
 		{"no access", plain, func(s *registryapi.Sensor) { s.Access = []string{} }, []string{"access"}},
