@@ -66,7 +66,7 @@ func (g *schemas) of(t reflect.Type) object {
 	case t.Kind() == reflect.Struct:
 		name := t.Name()
 		if _, done := g.components[name]; !done {
-			g.components[name] = object{} // placeholder, for recursive types
+			g.components[name] = object{} // reserved first, so that a recursive type refers to itself
 			g.components[name] = g.structSchema(t)
 		}
 		return object{"$ref": "#/components/schemas/" + name}
