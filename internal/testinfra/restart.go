@@ -69,6 +69,7 @@ type MosquittoOptions struct {
 // the same port and folder.
 type MosquittoServer struct {
 	*Mosquitto
+	Dir  string // its config, and its persistence file mosquitto.db
 	conf string
 }
 
@@ -82,6 +83,12 @@ func StartMosquittoWith(t testing.TB, opts MosquittoOptions) *MosquittoServer {
 	dir := t.TempDir()
 	port := FreePort(t)
 	cfg := fmt.Sprintf("listener %d 127.0.0.1\nallow_anonymous true\nlog_dest stderr\nlog_type error\nlog_type warning\n", port)
+	if os.Geteuid() == 0 {
+		// Started as root, mosquitto drops to the "mosquitto" user, which
+		// cannot write into the test's 0700 folder: its persistence file
+		// would silently never be saved. Keep the user that started it.
+		cfg += "user root\n"
+	}
 	if opts.Persistence {
 		cfg += fmt.Sprintf("persistence true\npersistence_location %s/\n", dir)
 	} else {
@@ -100,7 +107,7 @@ func StartMosquittoWith(t testing.TB, opts MosquittoOptions) *MosquittoServer {
 	if err := os.WriteFile(conf, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	s := &MosquittoServer{Mosquitto: &Mosquitto{Addr: fmt.Sprintf("127.0.0.1:%d", port), URL: fmt.Sprintf("tcp://127.0.0.1:%d", port)}, conf: conf}
+	s := &MosquittoServer{Mosquitto: &Mosquitto{Addr: fmt.Sprintf("127.0.0.1:%d", port), URL: fmt.Sprintf("tcp://127.0.0.1:%d", port)}, Dir: dir, conf: conf}
 	s.Start(t)
 	return s
 }
