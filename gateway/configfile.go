@@ -16,13 +16,6 @@ import (
 //go:embed config.sample.conf
 var configSample string
 
-// fileSetting is one line of a configuration file that sets an option.
-type fileSetting struct {
-	o    option
-	line int
-	raw  string
-}
-
 // readConfigFile reads a configuration file: one `key = value` a line,
 // where key is a flag's name (without the dash); blank lines and lines
 // starting with # are ignored; a value may be double-quoted (Go syntax).

@@ -77,7 +77,7 @@ func (c config) openDataDeps(d httpapi.Deps) httpapi.Deps {
 // parseSize reads a size in bytes: a whole number, optionally followed by
 // B, KiB, MiB or GiB ("10MiB", "512KiB", "1048576").
 func parseSize(s string) (int64, error) {
-	num := strings.TrimRight(s, "BKMGikib")
+	num := strings.TrimRight(s, "BKMGbik")
 	unit := strings.TrimSpace(s[len(num):])
 	mult := map[string]int64{"": 1, "B": 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30}[unit]
 	n, err := strconv.ParseInt(strings.TrimSpace(num), 10, 64)

@@ -56,11 +56,6 @@ func TestOpenDataExports(t *testing.T) {
 	if len(list.Sensors) < 13 {
 		t.Fatalf("%d published entries", len(list.Sensors))
 	}
-	var ids []string
-	for _, s := range list.Sensors {
-		ids = append(ids, s.ID)
-	}
-
 	// CSV: parses back into the same entries as the JSON list.
 	a := e.send(http.MethodGet, registryapi.PathSensorsCSV, nil)
 	if a.status != http.StatusOK || a.header.Get("Content-Type") != "text/csv; charset=utf-8" {

@@ -81,10 +81,6 @@ func newProvisioning(d Deps) *provisioning {
 	return p
 }
 
-// provisioner returns the service that the handler provisions with (the
-// technicians' pages use it too); nil when the store cannot provision.
-func (h *handler) provisioner() *provision.Service { return h.prov.svc }
-
 // limitBodies bounds every request body, before anything reads it (the
 // CSRF check parses forms): 413 beyond Deps.MaxBodyBytes (the import has
 // its own, larger bound). A body of unknown length is read here, up to the

@@ -103,7 +103,6 @@ func SignedArea(ring [][2]float64) float64 {
 
 // featureIn is a GeoJSON feature read from an import file.
 type featureIn struct {
-	id         json.RawMessage
 	geometry   json.RawMessage
 	properties map[string]json.RawMessage
 	problems   []registryapi.FieldError // found while reading the feature
