@@ -38,8 +38,14 @@ test-deps: bin/influxd ## install what the tests need (InfluxDB 1.8.10, Debian's
 test: test-deps ## vet, run every test, cross-compile for the Raspberry Pi
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	$(GO) vet ./...
+	$(MAKE) --no-print-directory lint
 	$(GO) test $(TESTFLAGS) ./...
 	$(MAKE) --no-print-directory cross
+
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+.PHONY: lint
+lint: ## staticcheck (bugs, dead code), fetched through the Go module proxy
+	$(GO) run $(STATICCHECK) ./...
 
 .PHONY: test-short
 test-short: ## the quick loop: unit tests only, no external servers
