@@ -80,6 +80,43 @@ type Quantity struct {
 	// PeriodSeconds is the sampling period: a reading every so many seconds.
 	PeriodSeconds int  `json:"period_s,omitempty"`
 	Label         Text `json:"label"`
+	// Aggregation says how the gateway aggregates the quantity over time
+	// windows: one of the Aggregation constants; empty means the one
+	// [Quantity.AggregationKind] infers.
+	Aggregation string `json:"aggregation,omitempty"`
+}
+
+// How a quantity is aggregated over a time window (see the gateway's
+// README, "Aggregates").
+const (
+	// AggregationStats: mean, minimum, maximum, count and last value (a
+	// temperature, a concentration, a power).
+	AggregationStats = "stats"
+	// AggregationIndex: a cumulative meter index (an energy index in Wh);
+	// the window's consumption is the sum of the index's increases, with
+	// rollovers and meter resets handled, besides the last index.
+	AggregationIndex = "index"
+	// AggregationOccupancy: a 0/1 state (a parking bay taken or free); the
+	// window's occupancy is the share of its time in state 1, and its
+	// arrivals the number of changes from 0 to 1.
+	AggregationOccupancy = "occupancy"
+)
+
+// Aggregations lists the valid values of Quantity.Aggregation.
+var Aggregations = []string{AggregationStats, AggregationIndex, AggregationOccupancy}
+
+// AggregationKind returns how q is aggregated: its Aggregation when set,
+// otherwise AggregationIndex for an energy unit (Wh, kWh, J: meters report
+// indices), otherwise AggregationStats.
+func (q Quantity) AggregationKind() string {
+	if q.Aggregation != "" {
+		return q.Aggregation
+	}
+	switch q.Unit {
+	case "Wh", "kWh", "J", "VAh", "varh":
+		return AggregationIndex
+	}
+	return AggregationStats
 }
 
 // Organisation is a legal person named in an entry.
@@ -197,6 +234,21 @@ type GatewaySensor struct {
 	Quantities []Quantity        `json:"quantities"`
 	Retention  string            `json:"retention"` // ISO 8601 duration
 	Status     string            `json:"status"`
+	// Identifiability decides where the gateway keeps the entry's
+	// aggregates: beyond the raw retention only when it is
+	// NoPersonalData, DeidentifiedAtSource or AggregateOnly.
+	Identifiability string `json:"identifiability,omitempty"`
+}
+
+// KeepsAggregatesLonger reports whether the aggregates of g may be kept
+// beyond its raw retention: not for identifiable or pseudonymised data,
+// whose every trace ends with the retention the register declares.
+func (g GatewaySensor) KeepsAggregatesLonger() bool {
+	switch g.Identifiability {
+	case Identifiable, Pseudonymised:
+		return false
+	}
+	return true
 }
 
 // Credential is an MQTT account the embedded broker accepts: a sensor's own,

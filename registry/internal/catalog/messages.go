@@ -129,6 +129,7 @@ var messages = map[string]struct{ fr, en string }{
 	"unit.invalid":        {"%q n'est pas une unité SenML (par exemple Cel, %%RH, hPa, ug/m3, lx, W, Wh, /)", "%q is not a SenML unit (e.g. Cel, %%RH, hPa, ug/m3, lx, W, Wh, /)"},
 	"range.inverted":      {"%g n'est pas au-dessus du minimum %g", "%g is not above min %g"},
 	"period.negative":     {"%d est négatif", "%d is negative"},
+	"aggregation.invalid": {"%q n'est pas une agrégation connue (%s)", "%q is not a known aggregation (%s)"},
 
 	// Identifiability and legal basis.
 	"identifiability.invalid":       {"%q n'est pas une des valeurs %s", "%q is not one of %s"},

@@ -310,6 +310,9 @@ func checkQuantities(p *problems, qs []registryapi.Quantity) {
 		if q.PeriodSeconds < 0 {
 			p.add(f+".period_s", "period.negative", q.PeriodSeconds)
 		}
+		if q.Aggregation != "" && !slices.Contains(registryapi.Aggregations, q.Aggregation) {
+			p.add(f+".aggregation", "aggregation.invalid", q.Aggregation, strings.Join(registryapi.Aggregations, ", "))
+		}
 		p.text(f+".label", q.Label, true)
 	}
 }

@@ -80,6 +80,12 @@ func quantity(name, unit string, min, max float64, period int, fr, en string) re
 	return registryapi.Quantity{Name: name, Unit: unit, Min: ptr(min), Max: ptr(max), PeriodSeconds: period, Label: text(fr, en)}
 }
 
+// index marks q as a cumulative meter index.
+func index(q registryapi.Quantity) registryapi.Quantity {
+	q.Aggregation = registryapi.AggregationIndex
+	return q
+}
+
 func date(s string) *time.Time {
 	t, err := time.Parse(time.DateOnly, s)
 	if err != nil {
@@ -177,6 +183,7 @@ func air() []registryapi.Sensor {
 
 func parking() []registryapi.Sensor {
 	occ := quantity("occupancy", "/", 0, 1, 30, "Occupation de la place (0 libre, 1 occupée)", "Bay occupancy (0 free, 1 taken)")
+	occ.Aggregation = registryapi.AggregationOccupancy
 	bay := func(id, site, zone, kind string, lat, lon float64, addr string, name, attached registryapi.Text, since string) registryapi.Sensor {
 		s := common(registryapi.CategoryParking)
 		s.ID, s.Name, s.AttachedTo, s.Site = id, name, attached, site
@@ -292,7 +299,7 @@ func energy() []registryapi.Sensor {
 			"This device reads the building's electricity use from its meter's customer information output, and the indoor temperature, to track the energy savings that the French tertiary decree requires (−40 % by 2030, −50 % by 2040, −60 % by 2050 against the reference year) and spot heating drifts.")
 		s.Quantities = []registryapi.Quantity{
 			quantity("power", "W", 0, maxPower, 60, "Puissance électrique appelée", "Electrical power draw"),
-			quantity("energy", "Wh", 0, 1e12, 60, "Index de consommation d'électricité", "Electricity consumption index"),
+			index(quantity("energy", "Wh", 0, 1e12, 60, "Index de consommation d'électricité", "Electricity consumption index")),
 			quantity("indoor_temperature", "Cel", 0, 40, 300, "Température intérieure", "Indoor temperature"),
 		}
 		s.Processing = []string{"raw_data", "aggregated", "transport_layer_security"}

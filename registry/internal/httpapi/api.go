@@ -116,13 +116,14 @@ func (h *handler) apiAllowList(c *gin.Context) {
 			continue
 		}
 		list.Sensors = append(list.Sensors, registryapi.GatewaySensor{
-			ID:         s.ID,
-			Category:   s.Category,
-			Site:       s.Site,
-			Tags:       s.Tags,
-			Quantities: s.Quantities,
-			Retention:  s.Retention,
-			Status:     s.Status,
+			ID:              s.ID,
+			Category:        s.Category,
+			Site:            s.Site,
+			Tags:            s.Tags,
+			Quantities:      s.Quantities,
+			Retention:       s.Retention,
+			Status:          s.Status,
+			Identifiability: s.Identifiability,
 		})
 	}
 	list.GeneratedAt = list.GeneratedAt.UTC()

@@ -195,7 +195,7 @@ func openAPI(publicURL string, licence opendata.Licence) object {
 			summary: "The published entries as CSV",
 			description: "RFC 4180, UTF-8, comma-separated, CRLF line ends, one line per entry, downloaded as " + CSVFilename + ". " +
 				"Columns: " + strings.Join(opendata.Columns(), ", ") + ". " +
-				"Lists are written a|b|c; quantities name;unit;min;max;period_s;label_fr;label_en; operators name_fr;name_en;siren;url;public_authority; " +
+				"Lists are written a|b|c; quantities name;unit;min;max;period_s;label_fr;label_en[;aggregation]; operators name_fr;name_en;siren;url;public_authority; " +
 				"tags key=value; area lon;lat positions; a backslash escapes \\ | ; =. A text cell starting with = + - @ is written with a leading apostrophe. See the registry's README.",
 			ok: tagged(ok("The register as CSV.", "text/csv", object{"type": "string"}))},
 		{method: "GET", path: registryapi.PathSensorsGeoJSON, tag: "open data",

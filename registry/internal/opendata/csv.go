@@ -89,7 +89,7 @@ func optTimeCol(name string, f func(*registryapi.Sensor) **time.Time) column {
 
 // Shapes of the structured cells, as errors and the README name them.
 const (
-	quantityShape = "name;unit;min;max;period_s;label_fr;label_en"
+	quantityShape = "name;unit;min;max;period_s;label_fr;label_en[;aggregation]"
 	operatorShape = "name_fr;name_en;siren;url;public_authority"
 	positionShape = "lon;lat"
 )
@@ -214,19 +214,22 @@ func getQuantities(s *registryapi.Sensor) string {
 			period = formatInt(q.PeriodSeconds)
 		}
 		items[i] = []string{q.Name, q.Unit, formatOptFloat(q.Min), formatOptFloat(q.Max), period, q.Label.FR, q.Label.EN}
+		if q.Aggregation != "" {
+			items[i] = append(items[i], q.Aggregation)
+		}
 	}
 	return joinRecords(items)
 }
 
 func setQuantities(s *registryapi.Sensor, v string) error {
-	items, err := splitRecords(v, 5, 7, quantityShape)
+	items, err := splitRecords(v, 5, 8, quantityShape)
 	if err != nil {
 		return err
 	}
 	s.Quantities = []registryapi.Quantity{}
 	for i, p := range items {
-		p = append(p, "", "")[:7]
-		q := registryapi.Quantity{Name: p[0], Unit: p[1], Label: registryapi.Text{FR: p[5], EN: p[6]}}
+		p = append(p, "", "", "")[:8]
+		q := registryapi.Quantity{Name: p[0], Unit: p[1], Label: registryapi.Text{FR: p[5], EN: p[6]}, Aggregation: p[7]}
 		if q.Min, err = parseOptFloat(p[2]); err != nil {
 			return fmt.Errorf("item %d, min: %w", i+1, err)
 		}

@@ -38,10 +38,11 @@
 //   - tags: key=value items separated by '|', sorted by key, e.g.
 //     "bay=pmr|zone=gare";
 //   - quantities: one item per quantity, separated by '|', each
-//     name;unit;min;max;period_s;label_fr;label_en, e.g.
+//     name;unit;min;max;period_s;label_fr;label_en[;aggregation], e.g.
 //     "pm10;ug/m3;0;1000;60;Particules PM10;PM10 particulate matter"; an
-//     empty min or max is no bound, an empty period_s no period; on import
-//     the labels may be left out (name;unit;min;max;period_s);
+//     empty min or max is no bound, an empty period_s no period; the
+//     aggregation (stats, index, occupancy) is written when the entry sets
+//     it; on import the labels may be left out (name;unit;min;max;period_s);
 //   - operators: one item per organisation,
 //     name_fr;name_en;siren;url;public_authority;
 //   - area (a mobile sensor's ring, GeoJSON order): lon;lat positions

@@ -77,6 +77,7 @@ func full() registryapi.Sensor {
 	s.Accountable.SIREN = "217000000"
 	s.PublicContact.Phone = "+33 2 00 00 00 00"
 	s.DPOContact = registryapi.Contact{Email: "dpo@valmont-sur-lise.example", URL: "https://dpo.example", Phone: "02 00 00 00 01"}
+	s.Quantities[0].Aggregation = registryapi.AggregationStats
 	s.Identifiability = registryapi.Pseudonymised
 	s.DeidentificationMethod = registryapi.Text{FR: "Hachage salé, sel renouvelé chaque jour", EN: "Salted hash, salt renewed daily"}
 	s.LegalBasis = registryapi.BasisPublicTask

@@ -417,6 +417,7 @@ func (s *Store) GatewayView(ctx context.Context) (registryapi.AllowList, error) 
 		view.Sensors = append(view.Sensors, registryapi.GatewaySensor{
 			ID: e.ID, Category: e.Category, Site: e.Site, Tags: e.Tags,
 			Quantities: e.Quantities, Retention: e.Retention, Status: e.Status,
+			Identifiability: e.Identifiability,
 		})
 	}
 	rows.Close()

@@ -530,6 +530,15 @@ func (fm *form) quantities(qs []QuantityRow, compact bool) *quantitiesView {
 			sub("text", "min", "prov.f.q.min", decimal),
 			sub("text", "max", "prov.f.q.max", decimal),
 			sub("text", "period_s", "prov.f.q.period", numeric, help("prov.h.q.period")),
+			sub("select", "aggregation", "prov.f.q.aggregation", help("prov.h.q.aggregation"), func(f *fieldView) {
+				f.Options = []option{{Value: "", Label: l.T("prov.q.agg.auto")}}
+				for _, a := range registryapi.Aggregations {
+					f.Options = append(f.Options, option{Value: a, Label: l.T("prov.q.agg." + a)})
+				}
+				for i := range f.Options {
+					f.Options[i].Selected = f.Options[i].Value == f.Value
+				}
+			}),
 			sub("text", "label.fr", "prov.f.q.label.fr", func(f *fieldView) { f.Lang = LangFR }),
 			sub("text", "label.en", "prov.f.q.label.en", func(f *fieldView) { f.Lang = LangEN }),
 		})

@@ -242,6 +242,7 @@ func ParseSensorForm(lang string, v url.Values, base registryapi.Sensor) (Sensor
 			}
 			q.PeriodSeconds = n
 		}
+		q.Aggregation = get(p + ".aggregation")
 		if q.Name == "" && q.Unit == "" && q.Label == (registryapi.Text{}) && q.Min == nil && q.Max == nil && q.PeriodSeconds == 0 {
 			continue // an empty row
 		}
@@ -372,6 +373,7 @@ func formValues(f SensorForm) map[string]string {
 		if q.PeriodSeconds != 0 {
 			put(p+".period_s", strconv.Itoa(q.PeriodSeconds))
 		}
+		put(p+".aggregation", q.Aggregation)
 		putText(p+".label", q.Label)
 	}
 	for i, o := range e.Operators {
