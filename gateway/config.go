@@ -9,9 +9,13 @@ import (
 	"net"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/civisens/civisens/gateway/internal/aggregate"
+	"github.com/civisens/civisens/registry/registryapi"
 )
 
 // Defaults of Config.
@@ -116,6 +120,19 @@ type Config struct {
 	// DrainTimeout bounds how long, at a stop, the spool is still sent to
 	// InfluxDB after ingest stopped. Default 10s.
 	DrainTimeout time.Duration
+	// AggregateWindows are the sizes of the aggregate windows (package
+	// aggregate); empty after defaults only with AggregateOff. Default 1m,
+	// 15m, 1h.
+	AggregateWindows []time.Duration
+	// AggregateOff turns aggregation off (-aggregate-windows none).
+	AggregateOff bool
+	// AggregateGrace is how long after its end a window waits for late
+	// readings before the clock closes it. Default 1m.
+	AggregateGrace time.Duration
+	// AggregateRetention is how long InfluxDB keeps the aggregates of
+	// sensors whose data is not identifiable or pseudonymised, an ISO 8601
+	// duration. Default P10Y.
+	AggregateRetention string
 	// ClientID is the gateway's MQTT client id, fixed so that the broker
 	// keeps its session. Default civisens-gateway.
 	ClientID string
@@ -197,6 +214,11 @@ func (c Config) withDefaults() Config {
 	setD(&c.SpoolSyncInterval, defaultSpoolSyncEvery)
 	setN(&c.DeadLetterMaxBytes, defaultDeadLetterMax)
 	setD(&c.DrainTimeout, defaultDrainTimeout)
+	if len(c.AggregateWindows) == 0 && !c.AggregateOff {
+		c.AggregateWindows = slices.Clone(aggregate.DefaultWindows)
+	}
+	setD(&c.AggregateGrace, aggregate.DefaultGrace)
+	set(&c.AggregateRetention, aggregate.DefaultRetention)
 	return c
 }
 
@@ -264,6 +286,17 @@ func (c Config) Validate() error {
 	}
 	if err := checkListen(c.HTTPListen); err != nil {
 		bad("http-listen", "%v", err)
+	}
+	if !c.AggregateOff {
+		if err := (aggregate.Config{Windows: c.AggregateWindows}).Validate(); err != nil {
+			bad("aggregate-windows", "%v", err)
+		}
+		if _, err := registryapi.ParseRetention(c.AggregateRetention); err != nil {
+			bad("aggregate-retention", "%v", err)
+		}
+		if c.AggregateGrace < 0 || c.AggregateGrace > 24*time.Hour {
+			bad("aggregate-grace", "%v is not in 0..24h", c.AggregateGrace)
+		}
 	}
 	if err := checkURL(c.RegistryURL, "http", "https"); err != nil {
 		bad("registry-url", "%v", err)
@@ -345,6 +378,9 @@ func (c Config) LogValue() slog.Value {
 		slog.Bool("spool_evict_oldest", c.SpoolEvictOldest),
 		slog.Int("deadletter_max_bytes", c.DeadLetterMaxBytes),
 		slog.Duration("drain_timeout", c.DrainTimeout),
+		slog.String("aggregate_windows", formatWindows(c)),
+		slog.Duration("aggregate_grace", c.AggregateGrace),
+		slog.String("aggregate_retention", c.AggregateRetention),
 	)
 }
 
@@ -442,6 +478,23 @@ func options() []option {
 		{"spool-evict-oldest", "GATEWAY_SPOOL_EVICT_OLDEST", "", "false", "when the spool is full, delete its oldest segment (unsent readings lost, counted) instead of stopping acknowledgements", setBool(func(c *Config) *bool { return &c.SpoolEvictOldest })},
 		{"deadletter-max-bytes", "GATEWAY_DEADLETTER_MAX_BYTES", "SIZE", formatSize(defaultDeadLetterMax), "bound of the files of readings InfluxDB refused for good (<data-dir>/deadletter)", setSize(func(c *Config) *int { return &c.DeadLetterMaxBytes })},
 		{"drain-timeout", "GATEWAY_DRAIN_TIMEOUT", "DURATION", formatDuration(defaultDrainTimeout), "at a stop, how long the spool is still sent to InfluxDB", setDuration(func(c *Config) *time.Duration { return &c.DrainTimeout })},
+		{"aggregate-windows", "GATEWAY_AGGREGATE_WINDOWS", "DURATIONS", "1m,15m,1h", "sizes of the aggregate windows, comma-separated, increasing, each dividing a day; none: no aggregates", func(c *Config, v string) error {
+			c.AggregateWindows, c.AggregateOff = nil, false
+			if v == "none" {
+				c.AggregateOff = true
+				return nil
+			}
+			for _, f := range strings.Split(v, ",") {
+				d, err := parseDuration(strings.TrimSpace(f))
+				if err != nil {
+					return err
+				}
+				c.AggregateWindows = append(c.AggregateWindows, d)
+			}
+			return nil
+		}},
+		{"aggregate-grace", "GATEWAY_AGGREGATE_GRACE", "DURATION", formatDuration(aggregate.DefaultGrace), "how long after its end a window waits for late readings before the clock closes it", setDuration(func(c *Config) *time.Duration { return &c.AggregateGrace })},
+		{"aggregate-retention", "GATEWAY_AGGREGATE_RETENTION", "ISO8601", aggregate.DefaultRetention, "how long InfluxDB keeps the aggregates of sensors whose data is not identifiable or pseudonymised (theirs end with their raw retention)", setString(func(c *Config) *string { return &c.AggregateRetention })},
 		{"log-level", "GATEWAY_LOG_LEVEL", "LEVEL", defaultLogLevel, "debug, info, warn or error", setString(func(c *Config) *string { return &c.LogLevel })},
 	}
 }
@@ -538,6 +591,18 @@ func parseDuration(s string) (time.Duration, error) {
 		return 0, fmt.Errorf("%q is not a duration (e.g. 500ms, 30s, 5m, 2h, 7d)", s)
 	}
 	return d, nil
+}
+
+// formatWindows writes c's aggregate windows as the flag takes them.
+func formatWindows(c Config) string {
+	if c.AggregateOff {
+		return "none"
+	}
+	var parts []string
+	for _, w := range c.AggregateWindows {
+		parts = append(parts, formatDuration(w))
+	}
+	return strings.Join(parts, ",")
 }
 
 // formatDuration writes d the short way: 7d, 5m, 30s, 1.5s.

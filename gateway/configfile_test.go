@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 func writeConf(t *testing.T, body string) string {
@@ -102,8 +104,8 @@ func TestConfigSample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.withDefaults() != (Config{}).withDefaults() {
-		t.Errorf("the sample does not set the defaults:\n%+v\n%+v", c.withDefaults(), Config{}.withDefaults())
+	if diff := cmp.Diff(Config{}.withDefaults(), c.withDefaults()); diff != "" {
+		t.Errorf("the sample does not set the defaults (-want +got):\n%s", diff)
 	}
 	readme, err := os.ReadFile("README.md")
 	if err != nil {

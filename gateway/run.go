@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/civisens/civisens/firmware-bridge/senml"
+	"github.com/civisens/civisens/gateway/internal/aggregate"
 	"github.com/civisens/civisens/gateway/internal/allowlist"
 	"github.com/civisens/civisens/gateway/internal/broker"
 	"github.com/civisens/civisens/gateway/internal/ingest"
@@ -162,6 +163,17 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		reg.CounterFunc("civisens_gateway_broker_messages_dropped_total", "Messages the embedded broker dropped for slow subscribers or over its inflight bound.",
 			func() float64 { st := b.Stats(); return float64(st.MessagesDropped + st.InflightDropped) })
 		reg.GaugeFunc("civisens_gateway_broker_clients", "Clients connected to the embedded broker.", func() float64 { return float64(b.Stats().ClientsConnected) })
+	}
+
+	// Aggregates: the drainer hands the aggregator what it wrote raw.
+	if !cfg.AggregateOff {
+		agg, err := aggregate.New(aggregate.Config{Windows: cfg.AggregateWindows, Grace: cfg.AggregateGrace, Retention: cfg.AggregateRetention,
+			StateFile: filepath.Join(cfg.DataDir, "aggregate.state")}, log.With("component", "aggregate"), reg)
+		if err != nil {
+			return err
+		}
+		agg.Start(al.Sensors())
+		drainer.Aggregate(agg, reg)
 	}
 
 	// The drainer runs from the start, so that what a previous run spooled

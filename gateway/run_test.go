@@ -57,8 +57,8 @@ func TestDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c != (Config{}) {
-		t.Errorf("no flags and no environment gave %+v, want the zero Config", c)
+	if diff := cmp.Diff(Config{}, c); diff != "" {
+		t.Errorf("no flags and no environment gave a Config that is not the zero one (-want +got):\n%s", diff)
 	}
 	want := Config{
 		MQTTListen: "127.0.0.1:1883", HTTPListen: "127.0.0.1:9464", RegistryURL: "http://127.0.0.1:8080",
@@ -68,6 +68,7 @@ func TestDefaults(t *testing.T) {
 		SpoolDir: "var/gateway/spool", SpoolMaxBytes: 256 << 20, SpoolSegmentBytes: 8 << 20, SpoolSyncRecords: 1000,
 		SpoolSyncInterval: 50 * time.Millisecond, DeadLetterMaxBytes: 16 << 20, DrainTimeout: 10 * time.Second,
 		MQTTMaxPacket: 64 << 10, MQTTMaxInflight: 4096, MQTTReceiveMax: 256, MQTTMaxConnRate: 20, MaxPayload: 64 << 10, MaxRecords: 500,
+		AggregateWindows: []time.Duration{time.Minute, 15 * time.Minute, time.Hour}, AggregateGrace: time.Minute, AggregateRetention: "P10Y",
 	}
 	if diff := cmp.Diff(want, c.withDefaults()); diff != "" {
 		t.Errorf("defaults (-want +got):\n%s", diff)

@@ -158,6 +158,15 @@ func (l *List) Lookup(id string) (registryapi.GatewaySensor, bool) {
 	return *e, true
 }
 
+// Sensors returns the entries of the current list (nil when there is
+// none yet); the caller must not modify them.
+func (l *List) Sensors() []registryapi.GatewaySensor {
+	if s := l.cur.Load(); s != nil {
+		return s.list.Sensors
+	}
+	return nil
+}
+
 // Credentials returns the MQTT credentials of the current list (the
 // embedded broker's accounts; see Config.OnChange).
 func (l *List) Credentials() []registryapi.Credential {

@@ -4,15 +4,18 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"time"
 
 	influxhttp "github.com/influxdata/influxdb-client-go/v2/api/http"
 	"github.com/influxdata/influxdb-client-go/v2/api/write"
 
+	"github.com/civisens/civisens/gateway/internal/aggregate"
 	"github.com/civisens/civisens/gateway/internal/metrics"
 	"github.com/civisens/civisens/gateway/internal/ratelog"
 	"github.com/civisens/civisens/gateway/internal/spool"
 	"github.com/civisens/civisens/gateway/internal/validate"
+	"github.com/civisens/civisens/registry/registryapi"
 )
 
 // Source is what the drainer needs of the spool.
@@ -77,6 +80,28 @@ type Drainer struct {
 
 	retries *metrics.Counter
 	refused *metrics.CounterVec
+
+	agg            *aggregate.Aggregator // nil: no aggregates
+	aggRefused     *metrics.CounterVec
+	lastTick       time.Time
+	tickEvery      time.Duration
+	repairBudget   time.Duration
+	repairsPerTurn int
+}
+
+// rawSource reads raw readings back, for the aggregates' repairs
+// ([Writer] is one).
+type rawSource interface {
+	Raw(ctx context.Context, dest string, e *registryapi.GatewaySensor, from, to time.Time, lookback time.Duration) (samples, carries []aggregate.Sample, err error)
+}
+
+// Aggregate makes the drainer hand a to every batch it wrote, write the
+// windows a closes, and run a's repairs while it is caught up with the
+// spool (see package aggregate). Call it before Run.
+func (d *Drainer) Aggregate(a *aggregate.Aggregator, reg *metrics.Registry) {
+	d.agg = a
+	d.tickEvery, d.repairBudget, d.repairsPerTurn = time.Second, 500*time.Millisecond, 16
+	d.aggRefused = reg.CounterVec("civisens_gateway_aggregate_windows_refused_total", "Aggregate windows the gateway could not write and dropped, by reason: influx_refused (InfluxDB refused the write for good), retention_mismatch, retention_missing, retention_invalid.", "reason")
 }
 
 // NewDrainer returns a drainer of src into w, refused points going to dead.
@@ -106,7 +131,7 @@ func (d *Drainer) Run(ctx context.Context, stop <-chan struct{}) {
 	for ctx.Err() == nil {
 		b.Reset()
 		if readCtx.Err() == nil {
-			if err := d.src.Read(readCtx, &b, d.cfg.BatchSize, true); err != nil && readCtx.Err() == nil {
+			if err := d.read(readCtx, &b); err != nil && readCtx.Err() == nil {
 				d.log.Error("spool read failed", "err", err)
 				return
 			}
@@ -118,16 +143,192 @@ func (d *Drainer) Run(ctx context.Context, stop <-chan struct{}) {
 				return
 			}
 			if b.Records == 0 {
+				d.stopAggregates(ctx)
 				return
 			}
 		}
-		if err := d.write(ctx, b.Readings); err != nil {
-			return // ctx ended: the batch stays in the spool
+		if b.Records > 0 {
+			if err := d.write(ctx, b.Readings); err != nil {
+				return // ctx ended: the batch stays in the spool
+			}
+			if d.agg != nil {
+				if err := d.writeWindows(ctx, d.agg.Add(b.Readings)); err != nil {
+					return
+				}
+			}
+			if err := d.src.Done(&b); err != nil {
+				d.rl.Log(ctx, slog.LevelError, "checkpoint", "spool checkpoint failed; readings may be sent again after a restart", "err", err)
+			}
 		}
-		if err := d.src.Done(&b); err != nil {
-			d.rl.Log(ctx, slog.LevelError, "checkpoint", "spool checkpoint failed; readings may be sent again after a restart", "err", err)
+		// Caught up: the spool had no more than this batch.
+		if d.agg != nil && len(b.Readings) < d.cfg.BatchSize && time.Since(d.lastTick) >= d.tickEvery {
+			d.tick(ctx)
 		}
 	}
+}
+
+// read waits for a first record; with aggregates, at most tickEvery, so
+// that the clock closes windows while the spool is idle.
+func (d *Drainer) read(ctx context.Context, b *spool.Batch) error {
+	if d.agg == nil {
+		return d.src.Read(ctx, b, d.cfg.BatchSize, true)
+	}
+	rctx, cancel := context.WithTimeout(ctx, d.tickEvery)
+	defer cancel()
+	err := d.src.Read(rctx, b, d.cfg.BatchSize, true)
+	if err != nil && ctx.Err() == nil && rctx.Err() != nil {
+		return nil // idle
+	}
+	return err
+}
+
+// tick closes the windows due by the clock, writes them, and runs the
+// repairs due, for at most repairBudget.
+func (d *Drainer) tick(ctx context.Context) {
+	d.lastTick = time.Now()
+	ws, until := d.agg.Tick(true)
+	if err := d.writeWindows(ctx, ws); err != nil {
+		return
+	}
+	d.agg.Written(until)
+	deadline := time.Now().Add(d.repairBudget)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		rs := d.agg.Due(d.repairsPerTurn)
+		if len(rs) == 0 {
+			return
+		}
+		for _, r := range rs {
+			d.agg.Repaired(r, d.repair(ctx, r))
+		}
+	}
+}
+
+// stopAggregates writes the windows due and the aggregator's state, at a
+// graceful stop (the windows still open are repaired at the next start).
+func (d *Drainer) stopAggregates(ctx context.Context) {
+	if d.agg == nil {
+		return
+	}
+	ws, until := d.agg.Tick(true)
+	if err := d.writeWindows(ctx, ws); err == nil {
+		d.agg.Written(until)
+	}
+	if err := d.agg.Close(); err != nil {
+		d.log.Error("cannot save the aggregate state", "err", err)
+	}
+}
+
+// repair computes r's windows again from the raw readings in InfluxDB and
+// writes them, once: an error reschedules it.
+func (d *Drainer) repair(ctx context.Context, r aggregate.Repair) error {
+	raw, ok := d.w.(rawSource)
+	if !ok {
+		return errors.New("the InfluxDB writer cannot read raw readings back")
+	}
+	dest, err := d.w.Destination(ctx, r.Entry.Retention)
+	var re *RetentionError
+	if errors.As(err, &re) {
+		return nil // no raw readings were written there
+	}
+	if err != nil {
+		return err
+	}
+	samples, carries, err := raw.Raw(ctx, dest, r.Entry, r.From, r.To, d.agg.Lookback())
+	if err != nil {
+		d.rl.Log(ctx, slog.LevelWarn, "repair", "cannot read raw readings back to repair aggregates; tried again later", "sensor", r.Entry.ID, "err", err)
+		return err
+	}
+	ws := d.agg.Recompute(r, samples, carries)
+	if len(ws) == 0 {
+		return nil
+	}
+	return d.writeWindowsOnce(ctx, ws)
+}
+
+// writeWindows writes ws, retrying until they are written or ctx ends.
+func (d *Drainer) writeWindows(ctx context.Context, ws []aggregate.Window) error {
+	if len(ws) == 0 {
+		return nil
+	}
+	for _, g := range d.byRetention(ws) {
+		delay := d.cfg.RetryMin
+		for attempt := 1; ; attempt++ {
+			err := d.writeGroup(ctx, g.retention, g.windows)
+			if err == nil {
+				break
+			}
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			d.retries.Inc()
+			d.rl.Log(ctx, slog.LevelWarn, "write-aggregates", "writing aggregates to InfluxDB failed; retrying", "err", err, "windows", len(g.windows), "attempt", attempt, "retry_in", delay)
+			t := time.NewTimer(delay)
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				t.Stop()
+				return ctx.Err()
+			}
+			delay = min(2*delay, d.cfg.RetryMax)
+		}
+	}
+	return nil
+}
+
+// writeWindowsOnce writes ws once.
+func (d *Drainer) writeWindowsOnce(ctx context.Context, ws []aggregate.Window) error {
+	for _, g := range d.byRetention(ws) {
+		if err := d.writeGroup(ctx, g.retention, g.windows); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+type windowGroup struct {
+	retention string
+	windows   []aggregate.Window
+}
+
+func (d *Drainer) byRetention(ws []aggregate.Window) []windowGroup {
+	var out []windowGroup
+	for _, w := range ws {
+		r := d.agg.Retention(w.Entry)
+		i := slices.IndexFunc(out, func(g windowGroup) bool { return g.retention == r })
+		if i < 0 {
+			out = append(out, windowGroup{retention: r})
+			i = len(out) - 1
+		}
+		out[i].windows = append(out[i].windows, w)
+	}
+	return out
+}
+
+// writeGroup writes windows whose aggregates go to retention. A refusal
+// for good (of the destination or of the points) is counted, logged and
+// the windows dropped: nil. Another error is to retry.
+func (d *Drainer) writeGroup(ctx context.Context, retention string, ws []aggregate.Window) error {
+	dest, err := d.w.Destination(ctx, retention)
+	var re *RetentionError
+	if errors.As(err, &re) {
+		d.aggRefused.With(re.Reason).Add(uint64(len(ws)))
+		d.rl.Log(ctx, slog.LevelError, "aggregates-retention", "aggregates not written: their InfluxDB destination does not enforce the retention they need", "reason", re.Reason, "detail", re.Msg, "windows", len(ws))
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	err = d.w.WritePoints(ctx, dest, AggregatePoints(ws), 0)
+	var rf *RefusedError
+	if errors.As(err, &rf) {
+		d.aggRefused.With("influx_refused").Add(uint64(len(ws)))
+		d.rl.Log(ctx, slog.LevelError, "aggregates-refused", "InfluxDB refused aggregates for good; dropped", "status", rf.Status, "err", rf.Err, "windows", len(ws))
+		return nil
+	}
+	if err == nil {
+		d.agg.Counted(ws)
+	}
+	return err
 }
 
 // fill waits until the batch's first record is FlushInterval old, then

@@ -165,6 +165,7 @@ type Writer struct {
 	prepare   func(ctx context.Context) error // nil when there is nothing to prepare
 	close     func()
 	log       *slog.Logger
+	rawReader rawReader // nil: cannot read back (New)
 
 	written      *metrics.Counter
 	points       *metrics.Counter
@@ -205,7 +206,10 @@ func Open(cfg Config, log *slog.Logger, reg *metrics.Registry) *Writer {
 		SetPrecision(time.Nanosecond).
 		SetHTTPRequestTimeout(uint(cfg.Timeout.Seconds() + 0.5))
 	client := influxdb2.NewClientWithOptions(cfg.URL, cfg.Token, opts)
-	var prepare func(context.Context) error
+	var (
+		prepare func(context.Context) error
+		raw     rawReader
+	)
 	bucket := cfg.Bucket
 	ds := &destinations{v1: cfg.V1(), base: cfg.Bucket, create: !cfg.NoCreateRetention, now: time.Now, checked: map[string]checked{}}
 	if cfg.V1() {
@@ -213,7 +217,10 @@ func Open(cfg Config, log *slog.Logger, reg *metrics.Registry) *Writer {
 		db, bucket = cfg.database()
 		hc := &http.Client{Timeout: cfg.Timeout}
 		prepare = func(ctx context.Context) error { return createDatabase(ctx, hc, cfg.URL, cfg.Token, db) }
-		ds.store = &influxQL1{hc: hc, base: cfg.URL, token: cfg.Token, db: db}
+		ql := &influxQL1{hc: hc, base: cfg.URL, token: cfg.Token, db: db}
+		ds.store = ql
+		_, rp, _ := strings.Cut(bucket, "/")
+		raw = &rawQL1{q: ql, rp: rp}
 	} else {
 		var (
 			orgMu sync.Mutex
@@ -233,6 +240,7 @@ func Open(cfg Config, log *slog.Logger, reg *metrics.Registry) *Writer {
 			}
 			return orgID, nil
 		}}
+		raw = &rawFlux{api: client.QueryAPI(cfg.Org), bucket: cfg.Bucket}
 		prepare = func(ctx context.Context) error {
 			if _, err := client.Ping(ctx); err != nil {
 				return fmt.Errorf("influxdb %s: %w", cfg.URL, err)
@@ -243,6 +251,7 @@ func Open(cfg Config, log *slog.Logger, reg *metrics.Registry) *Writer {
 	s := New(client.WriteAPIBlocking(cfg.Org, bucket), prepare, log, reg)
 	s.writerFor = func(dest string) pointWriter { return client.WriteAPIBlocking(cfg.Org, dest) }
 	s.dests = ds
+	s.rawReader = raw
 	s.close = client.Close
 	return s
 }
@@ -417,18 +426,8 @@ func points(batch []validate.Accepted) ([]*write.Point, []int) {
 		i, ok := idx[k]
 		if !ok {
 			e := r.Entry
-			tags := make(map[string]string, len(e.Tags)+2)
-			for tk, tv := range e.Tags {
-				if tk != "" && tv != "" {
-					tags[tk] = tv
-				}
-			}
+			tags := tagsOf(e)
 			tags["sensor"] = r.Sensor
-			if e.Site != "" {
-				tags["site"] = e.Site
-			} else {
-				delete(tags, "site")
-			}
 			i = len(pts)
 			idx[k] = i
 			pts = append(pts, write.NewPoint(e.Category, tags, nil, r.Time))
