@@ -67,7 +67,7 @@ import (
 const (
 	DefaultGrace      = time.Minute
 	DefaultRetention  = "P10Y"
-	DefaultLookback   = 24 * time.Hour
+	DefaultLookback   = 7 * 24 * time.Hour
 	DefaultMaxSeries  = 100_000
 	DefaultRepairSpan = 7 * 24 * time.Hour
 	// saveEvery bounds how often the state file is written (SD cards).
@@ -92,15 +92,29 @@ type Config struct {
 	// their raw readings, no longer.
 	Retention string
 	// Lookback bounds how old the last reading before a window may be to
-	// count as the window's starting point (index, occupancy).
+	// count as the window's starting point (index, occupancy): a meter
+	// silent for longer starts again from its next reading. Sensors silent
+	// for longer are forgotten.
 	Lookback time.Duration
 	// MaxSeries bounds the number of sensors followed in memory.
 	MaxSeries int
 	// RepairSpan bounds how far back a repair reaches.
 	RepairSpan time.Duration
+	// MaxFuture is how far ahead of the clock a reading may be dated (the
+	// validation's rule): a previous process may have seen readings of
+	// windows up to that far ahead, so memory starts after them.
+	MaxFuture time.Duration
 	// StateFile keeps the watermark and the pending repairs across
 	// restarts; empty: none (every start repairs only its first windows).
 	StateFile string
+	// Entries returns the current register entry of a sensor (the
+	// allow-list's): how its quantities are aggregated and where its
+	// aggregates go follow the register as it is now, as a repair does.
+	// The spool keeps only what raw points need of an entry; a reading of
+	// a sensor no longer in the list is aggregated with that, its
+	// quantities' aggregation inferred from their units. Nil: the
+	// readings' own entries.
+	Entries func(id string) (registryapi.GatewaySensor, bool)
 }
 
 func (c Config) withDefaults() Config {
@@ -237,7 +251,7 @@ func newWithClock(cfg Config, log *slog.Logger, reg *metrics.Registry, now func(
 	start := a.startedAt.UnixNano()
 	a.en.barrier = make([]int64, len(a.en.sizes))
 	for i, s := range a.en.sizes {
-		a.en.barrier[i] = floor(start, s) + s
+		a.en.barrier[i] = floor(start+int64(max(cfg.MaxFuture, 0)), s) + s
 	}
 	a.en.late = func(e *registryapi.GatewaySensor, i int, ws int64) {
 		a.late.Inc()
@@ -360,9 +374,25 @@ func (a *Aggregator) Add(rs []validate.Accepted) []Window {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	now := a.now().UnixNano()
+	var current map[string]*registryapi.GatewaySensor
+	if a.cfg.Entries != nil {
+		current = map[string]*registryapi.GatewaySensor{}
+	}
 	for _, r := range rs {
 		if r.Entry == nil {
 			continue
+		}
+		if current != nil {
+			e, ok := current[r.Sensor]
+			if !ok {
+				if cur, found := a.cfg.Entries(r.Sensor); found {
+					e = &cur
+				}
+				current[r.Sensor] = e
+			}
+			if e != nil {
+				r.Entry = e
+			}
 		}
 		a.en.add(r, now, &a.counters)
 	}
@@ -465,14 +495,22 @@ func (a *Aggregator) Counted(ws []Window) {
 }
 
 // Recompute computes the windows of r from samples, the raw readings of
-// r.Entry in [r.From, r.To + r.Size) in any order, and carries, the last
+// r.Entry in [r.From, r.To) in any order, and carries, the last
 // reading of each quantity before r.From (within the lookback). Windows
-// still open in memory are left out: memory writes them when they close.
+// still open in memory are left out: memory writes them when they close,
+// and they are scheduled for repair again, due once the clock closed them.
 func (a *Aggregator) Recompute(r Repair, samples, carries []Sample) []Window {
 	a.mu.Lock()
 	to := r.To.UnixNano()
 	if s := a.en.series[r.Entry.ID]; s != nil && s.opens[r.size].ok {
 		to = min(to, s.opens[r.size].start)
+	}
+	if to < r.To.UnixNano() {
+		// Memory will close the windows left out without the reading that
+		// caused the repair (out of time order, it cannot take it): repair
+		// them again once the clock has closed them.
+		size := a.en.sizes[r.size]
+		a.schedule(r.Entry, r.size, to, r.To.UnixNano(), later(time.Unix(0, to+size).Add(a.cfg.Grace), a.now().Add(a.cfg.Grace)))
 	}
 	a.mu.Unlock()
 

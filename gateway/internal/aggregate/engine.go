@@ -15,8 +15,8 @@ type Window struct {
 	// multiples of Size since the Unix epoch, in UTC).
 	Size  time.Duration
 	Start time.Time
-	// Values has one item per quantity that had readings in the window
-	// (or, for an occupancy, a known state), in the entry's order.
+	// Values has one item per quantity that had readings in the window,
+	// in the entry's order.
 	Values []Value
 }
 
@@ -206,7 +206,7 @@ func (en *engine) add(r validate.Accepted, now int64, counters *stepCounters) {
 	}
 	inOrder := !c.ok || t >= c.t
 	var step float64
-	if kind == registryapi.AggregationIndex && c.ok && inOrder {
+	if kind == registryapi.AggregationIndex && c.ok && inOrder && t-c.t <= en.lookback {
 		var roll, reset bool
 		step, roll, reset = indexStep(c.v, r.Value, maxIndex)
 		if counters != nil {

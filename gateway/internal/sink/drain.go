@@ -82,11 +82,18 @@ type Drainer struct {
 	refused *metrics.CounterVec
 
 	agg            *aggregate.Aggregator // nil: no aggregates
+	notWritten     map[readingKey]bool   // readings of the batch refused for good
 	aggRefused     *metrics.CounterVec
 	lastTick       time.Time
 	tickEvery      time.Duration
 	repairBudget   time.Duration
 	repairsPerTurn int
+}
+
+// readingKey identifies a reading.
+type readingKey struct {
+	sensor, quantity string
+	t                int64
 }
 
 // rawSource reads raw readings back, for the aggregates' repairs
@@ -152,7 +159,7 @@ func (d *Drainer) Run(ctx context.Context, stop <-chan struct{}) {
 				return // ctx ended: the batch stays in the spool
 			}
 			if d.agg != nil {
-				if err := d.writeWindows(ctx, d.agg.Add(b.Readings)); err != nil {
+				if err := d.writeWindows(ctx, d.agg.Add(d.written(b.Readings))); err != nil {
 					return
 				}
 			}
@@ -164,6 +171,36 @@ func (d *Drainer) Run(ctx context.Context, stop <-chan struct{}) {
 		if d.agg != nil && len(b.Readings) < d.cfg.BatchSize && time.Since(d.lastTick) >= d.tickEvery {
 			d.tick(ctx)
 		}
+	}
+}
+
+// written returns the readings of batch that were written raw: all but
+// those refused for good (an aggregate is computed from stored readings
+// only, as a repair would).
+func (d *Drainer) written(batch []validate.Accepted) []validate.Accepted {
+	if len(d.notWritten) == 0 {
+		return batch
+	}
+	out := make([]validate.Accepted, 0, len(batch))
+	for _, r := range batch {
+		if !d.notWritten[readingKey{r.Sensor, r.Quantity, r.Time.UnixNano()}] {
+			out = append(out, r)
+		}
+	}
+	clear(d.notWritten)
+	return out
+}
+
+// markNotWritten records readings refused for good, for written.
+func (d *Drainer) markNotWritten(rs []validate.Accepted) {
+	if d.agg == nil {
+		return
+	}
+	if d.notWritten == nil {
+		d.notWritten = map[readingKey]bool{}
+	}
+	for _, r := range rs {
+		d.notWritten[readingKey{r.Sensor, r.Quantity, r.Time.UnixNano()}] = true
 	}
 }
 
@@ -437,6 +474,7 @@ func (d *Drainer) writeTo(ctx context.Context, retention string, batch []validat
 // refuse counts and dead-letters readings whose destination the gateway
 // refuses to write to.
 func (d *Drainer) refuse(ctx context.Context, batch []validate.Accepted, re *RetentionError) {
+	d.markNotWritten(batch)
 	bySensor := map[string]int{}
 	for _, r := range batch {
 		bySensor[r.Sensor]++
@@ -506,6 +544,7 @@ func (d *Drainer) deadLetter(ctx context.Context, batch []validate.Accepted, own
 			rs = append(rs, batch[i])
 		}
 	}
+	d.markNotWritten(rs)
 	reason := re.Err.Error()
 	d.rl.Log(ctx, slog.LevelError, "deadletter/"+rs[0].Sensor, "InfluxDB refused readings for good; written to the dead letters",
 		"sensor", rs[0].Sensor, "readings", len(rs), "status", re.Status, "reason", reason)
