@@ -50,7 +50,7 @@ func TestAggregatesInInfluxDB(t *testing.T) {
 	entries := map[string]registryapi.GatewaySensor{meter.ID: *meter, bay.ID: *bay}
 	agg, err := aggregate.New(aggregate.Config{Windows: []time.Duration{time.Minute, 15 * time.Minute}, Grace: time.Millisecond,
 		StateFile: filepath.Join(dir, "aggregate.state"),
-		Entries: func(id string) (registryapi.GatewaySensor, bool) { e, ok := entries[id]; return e, ok }}, log, reg)
+		Entries:   func(id string) (registryapi.GatewaySensor, bool) { e, ok := entries[id]; return e, ok }}, log, reg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,4 +158,7 @@ func TestAggregatesInInfluxDB(t *testing.T) {
 
 type testWriter struct{ t *testing.T }
 
-func (w testWriter) Write(b []byte) (int, error) { w.t.Log(strings.TrimSpace(string(b))); return len(b), nil }
+func (w testWriter) Write(b []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(b)))
+	return len(b), nil
+}
