@@ -330,6 +330,20 @@ func TestGatewayEmbeddedBroker(t *testing.T) {
 			}
 			return nil
 		})
+		// The latencies are histograms; the runtime and the process are
+		// described too.
+		for _, series := range []string{
+			"civisens_gateway_influx_write_seconds_count",
+			"civisens_gateway_spool_fsync_seconds_count",
+			"civisens_gateway_ingest_commit_seconds_count",
+			"civisens_gateway_ingest_batch_readings_count",
+			"go_goroutines",
+			"process_resident_memory_bytes",
+		} {
+			if v := g.metric(t, series); v < 1 {
+				t.Errorf("%s = %v, want >= 1", series, v)
+			}
+		}
 		if code, body := g.health(t); code != http.StatusOK {
 			t.Errorf("/healthz = %d: %s", code, body)
 		}

@@ -148,6 +148,8 @@ type Ingester struct {
 	readingsRejected *metrics.CounterVec
 	readingsAccepted *metrics.Counter
 	commitErrors     *metrics.Counter
+	commitSeconds    *metrics.Histogram
+	batchReadings    *metrics.Histogram
 }
 
 // inbound is a message and the time it arrived.
@@ -174,6 +176,10 @@ func New(cfg Config, allow AllowList, commit Committer, log *slog.Logger, reg *m
 		readingsRejected: reg.CounterVec("civisens_gateway_readings_rejected_total", "Readings refused, by reason; sensor is set for sensors in the allow-list only.", "reason", "sensor"),
 		readingsAccepted: reg.Counter("civisens_gateway_readings_accepted_total", "Readings accepted and handed to the committer."),
 		commitErrors:     reg.Counter("civisens_gateway_commit_errors_total", "Failed commits of a batch (retried; its messages stay unacknowledged)."),
+		commitSeconds: reg.Histogram("civisens_gateway_ingest_commit_seconds", "Time from the start of a batch's commit to its durability, retries after failures included.",
+			[]float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}),
+		batchReadings: reg.Histogram("civisens_gateway_ingest_batch_readings", "Readings per committed batch.",
+			[]float64{1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000}),
 	}
 	reg.GaugeFunc("civisens_gateway_messages_pending", "Messages received and not yet acknowledged.", func() float64 { return float64(in.pending.Load()) })
 	reg.GaugeFunc("civisens_gateway_mqtt_connected", "1 when subscribed to the MQTT broker, else 0.", func() float64 {

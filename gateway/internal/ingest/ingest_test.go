@@ -300,7 +300,7 @@ func TestAckOnlyAfterCommitInOrder(t *testing.T) {
 func TestBatchSizeTriggersCommit(t *testing.T) {
 	var a acks
 	c := &committer{}
-	in, _ := newIngester(t, Config{BatchSize: 3, FlushInterval: time.Hour}, c)
+	in, reg := newIngester(t, Config{BatchSize: 3, FlushInterval: time.Hour}, c)
 	stop := start(in)
 	defer stop()
 
@@ -317,6 +317,18 @@ func TestBatchSizeTriggersCommit(t *testing.T) {
 	defer c.mu.Unlock()
 	if len(c.batches) != 1 || len(c.batches[0]) != 4 {
 		t.Errorf("batches = %v, want one of 4 readings", c.batches)
+	}
+	exp := exposition(t, reg)
+	for _, want := range []string{
+		"civisens_gateway_ingest_batch_readings_bucket{le=\"2\"} 0\n",
+		"civisens_gateway_ingest_batch_readings_bucket{le=\"5\"} 1\n",
+		"civisens_gateway_ingest_batch_readings_sum 4\n",
+		"civisens_gateway_ingest_batch_readings_count 1\n",
+		"civisens_gateway_ingest_commit_seconds_count 1\n",
+	} {
+		if !strings.Contains(exp, want) {
+			t.Errorf("exposition lacks %q:\n%s", want, exp)
+		}
 	}
 }
 

@@ -70,9 +70,12 @@ func (in *Ingester) add(ctx context.Context, b *batch, m inbound) {
 // committed.
 func (in *Ingester) flush(ctx context.Context, b *batch) bool {
 	delay := in.cfg.RetryMin
+	start := in.cfg.Now()
 	for attempt := 1; len(b.readings) > 0; attempt++ {
 		err := in.commit.Commit(ctx, b.readings)
 		if err == nil {
+			in.commitSeconds.ObserveDuration(in.cfg.Now().Sub(start))
+			in.batchReadings.Observe(float64(len(b.readings)))
 			if attempt > 1 {
 				in.log.Info("commit succeeded after failures", "attempts", attempt, "readings", len(b.readings), "messages", len(b.msgs))
 			}

@@ -1,90 +1,91 @@
-// Package metrics is the gateway's monitoring surface: counters and gauges
-// written by hand in the Prometheus text exposition format (version 0.0.4),
-// served at /metrics, and the health report served at /healthz.
+// Package metrics is the gateway's monitoring surface: Prometheus counters,
+// gauges and histograms, built on github.com/prometheus/client_golang and
+// served at /metrics, and the health reports served at /healthz and /readyz.
 //
-// It uses the standard library only. A [Registry] holds metric families; each
-// package of the gateway registers the ones it updates, and the program wires
-// a few more as functions read at scrape time ([Registry.GaugeFunc],
-// [Registry.CounterFunc]). Every name is prefixed civisens_gateway_ by the
-// caller, so that a grep of the code finds it.
+// A [Registry] holds metric families; each package of the gateway registers
+// the ones it updates, and the program wires a few more as functions read at
+// scrape time ([Registry.GaugeFunc], [Registry.CounterFunc]). Every name is
+// prefixed civisens_gateway_ by the caller, so that a grep of the code finds
+// it. A new registry also holds the Go runtime's go_* families and the
+// process's process_* families (resident memory, CPU seconds, open file
+// descriptors), from client_golang's collectors.
+//
+// Latencies are histograms ([Registry.Histogram]) observed in seconds, as
+// are distributions of sizes, with buckets chosen by the caller for what it
+// measures; a dashboard derives quantiles from them with PromQL's
+// histogram_quantile.
 //
 // Labels: a series is identified by its label values, in the order the
 // family declared its label names. An empty label value is left out of the
-// exposition, which Prometheus reads as "label absent": the gateway uses it
-// for the sensor label of readings from sensors that the register does not
-// know, so that the number of series stays bounded by the register's size
-// whatever a publisher sends.
+// exposition, which Prometheus reads as "label absent" (as it reads
+// label=""): the gateway uses it for the sensor label of readings from
+// sensors that the register does not know, so that the number of series
+// stays bounded by the register's size whatever a publisher sends.
 //
-// Registering a family twice, or with a name that Prometheus would refuse, is
-// a programming error and panics, as does passing the wrong number of label
-// values.
+// [Registry.ServeHTTP] serves the exposition through promhttp: the text
+// format (version 0.0.4) unless the scraper asks for Prometheus's protobuf
+// format, gzip-compressed when the scraper accepts it. A family that fails
+// to collect is left out and counted in
+// promhttp_metric_handler_errors_total; the others are still served.
+//
+// Registering a family twice, or with a metric or label name outside
+// Prometheus's classic character set ([a-zA-Z_:][a-zA-Z0-9_:]*, no colon
+// and no leading __ in label names), is a programming error and panics, as
+// does passing the wrong number of label values.
 package metrics
 
 import (
-	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"math"
 	"net/http"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
 )
 
-// ContentType is the media type of the exposition.
-const ContentType = "text/plain; version=0.0.4; charset=utf-8"
+// ContentType is the media type of the text exposition, which
+// [Registry.ServeHTTP] serves to scrapers that ask for no other format:
+// version 0.0.4, with names outside the classic character set (there are
+// none) escaped with underscores.
+const ContentType = "text/plain; version=0.0.4; charset=utf-8; escaping=underscores"
 
 var nameRe = regexp.MustCompile(`^[a-zA-Z_:][a-zA-Z0-9_:]*$`)
 
 // Registry holds metric families and writes them out. Its zero value is not
 // usable; call [NewRegistry].
 type Registry struct {
-	mu       sync.Mutex
-	families map[string]*family
+	reg     *prometheus.Registry
+	handler http.Handler
 }
 
-// NewRegistry returns an empty registry.
+// NewRegistry returns a registry that holds the go_* and process_*
+// families, and promhttp_metric_handler_errors_total, and nothing else yet.
 func NewRegistry() *Registry {
-	return &Registry{families: make(map[string]*family)}
-}
-
-type kind string
-
-const (
-	kindCounter kind = "counter"
-	kindGauge   kind = "gauge"
-)
-
-type family struct {
-	name, help string
-	kind       kind
-	labels     []string
-	fn         func() float64 // for GaugeFunc and CounterFunc
-
-	mu     sync.Mutex
-	series map[string]*series
-}
-
-type series struct {
-	values []string
-	bits   atomic.Uint64 // float64 bits
-}
-
-func (s *series) add(d float64) {
-	for {
-		old := s.bits.Load()
-		if s.bits.CompareAndSwap(old, math.Float64bits(math.Float64frombits(old)+d)) {
-			return
-		}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	return &Registry{
+		reg: reg,
+		handler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{
+			ErrorHandling: promhttp.ContinueOnError,
+			Registry:      reg, // counts failures in promhttp_metric_handler_errors_total
+		}),
 	}
 }
 
-func (s *series) value() float64 { return math.Float64frombits(s.bits.Load()) }
-
-func (r *Registry) register(name, help string, k kind, labels []string, fn func() float64) *family {
+// register checks the names and registers c.
+func (r *Registry) register(name string, labels []string, c prometheus.Collector) {
 	if !nameRe.MatchString(name) {
 		panic(fmt.Sprintf("metrics: invalid metric name %q", name))
 	}
@@ -93,191 +94,194 @@ func (r *Registry) register(name, help string, k kind, labels []string, fn func(
 			panic(fmt.Sprintf("metrics: invalid label name %q of %s", l, name))
 		}
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if _, ok := r.families[name]; ok {
-		panic(fmt.Sprintf("metrics: %s registered twice", name))
+	if err := r.reg.Register(c); err != nil {
+		panic(fmt.Sprintf("metrics: %s: %v", name, err))
 	}
-	f := &family{name: name, help: help, kind: k, labels: labels, fn: fn, series: make(map[string]*series)}
-	r.families[name] = f
-	return f
 }
 
-func (f *family) with(values []string) *series {
-	if len(values) != len(f.labels) {
-		panic(fmt.Sprintf("metrics: %s takes %d label values, got %d", f.name, len(f.labels), len(values)))
+// read returns the value of a counter or gauge.
+func read(m prometheus.Metric) float64 {
+	var d dto.Metric
+	if err := m.Write(&d); err != nil {
+		return math.NaN()
 	}
-	key := strings.Join(values, "\xff")
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	s, ok := f.series[key]
-	if !ok {
-		s = &series{values: slices.Clone(values)}
-		f.series[key] = s
+	switch {
+	case d.Counter != nil:
+		return d.Counter.GetValue()
+	case d.Gauge != nil:
+		return d.Gauge.GetValue()
 	}
-	return s
+	return math.NaN()
 }
 
 // Counter is a value that only goes up.
-type Counter struct{ s *series }
+type Counter struct{ c prometheus.Counter }
 
 // Inc adds one.
-func (c *Counter) Inc() { c.s.add(1) }
+func (c *Counter) Inc() { c.c.Inc() }
 
 // Add adds n.
-func (c *Counter) Add(n uint64) { c.s.add(float64(n)) }
+func (c *Counter) Add(n uint64) { c.c.Add(float64(n)) }
 
 // AddFloat adds d, a count of seconds or other fractional units; a
-// negative d is ignored.
+// negative d (or NaN) is ignored.
 func (c *Counter) AddFloat(d float64) {
 	if d > 0 {
-		c.s.add(d)
+		c.c.Add(d)
 	}
 }
 
 // Value returns the current value.
-func (c *Counter) Value() float64 { return c.s.value() }
+func (c *Counter) Value() float64 { return read(c.c) }
 
 // Counter registers a counter without labels.
 func (r *Registry) Counter(name, help string) *Counter {
-	return &Counter{s: r.register(name, help, kindCounter, nil, nil).with(nil)}
+	c := prometheus.NewCounter(prometheus.CounterOpts{Name: name, Help: help})
+	r.register(name, nil, c)
+	return &Counter{c: c}
 }
 
 // CounterVec is a family of counters told apart by label values.
-type CounterVec struct{ f *family }
+type CounterVec struct{ v *prometheus.CounterVec }
 
 // CounterVec registers a counter family with the given label names.
 func (r *Registry) CounterVec(name, help string, labels ...string) *CounterVec {
-	return &CounterVec{f: r.register(name, help, kindCounter, labels, nil)}
+	v := prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, labels)
+	r.register(name, labels, emptyLabelsAbsent{v})
+	return &CounterVec{v: v}
 }
 
 // With returns the counter of the given label values, in the order of the
 // family's label names, creating it at zero.
-func (v *CounterVec) With(values ...string) *Counter { return &Counter{s: v.f.with(values)} }
+func (v *CounterVec) With(values ...string) *Counter {
+	return &Counter{c: v.v.WithLabelValues(values...)}
+}
 
 // Gauge is a value that goes up and down.
-type Gauge struct{ s *series }
+type Gauge struct{ g prometheus.Gauge }
 
 // Set sets the value.
-func (g *Gauge) Set(v float64) { g.s.bits.Store(math.Float64bits(v)) }
+func (g *Gauge) Set(v float64) { g.g.Set(v) }
 
 // Add adds d, which may be negative.
-func (g *Gauge) Add(d float64) { g.s.add(d) }
+func (g *Gauge) Add(d float64) { g.g.Add(d) }
 
 // Value returns the current value.
-func (g *Gauge) Value() float64 { return g.s.value() }
+func (g *Gauge) Value() float64 { return read(g.g) }
 
 // Gauge registers a gauge without labels.
 func (r *Registry) Gauge(name, help string) *Gauge {
-	return &Gauge{s: r.register(name, help, kindGauge, nil, nil).with(nil)}
+	g := prometheus.NewGauge(prometheus.GaugeOpts{Name: name, Help: help})
+	r.register(name, nil, g)
+	return &Gauge{g: g}
 }
 
 // GaugeFunc registers a gauge whose value is read from fn at each scrape.
 // fn must be safe for concurrent use.
 func (r *Registry) GaugeFunc(name, help string, fn func() float64) {
-	r.register(name, help, kindGauge, nil, fn)
+	r.register(name, nil, prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, fn))
 }
 
 // CounterFunc registers a counter whose value is read from fn at each scrape;
 // fn must never return less than it did before, and be safe for concurrent
 // use.
 func (r *Registry) CounterFunc(name, help string, fn func() float64) {
-	r.register(name, help, kindCounter, nil, fn)
+	r.register(name, nil, prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, fn))
+}
+
+// Histogram counts observations, a duration in seconds or another
+// quantity, in cumulative buckets, and sums them: it is exposed as the
+// series name_bucket{le="…"}, name_sum and name_count.
+type Histogram struct{ o prometheus.Observer }
+
+// Observe records v (seconds, for a duration).
+func (h *Histogram) Observe(v float64) { h.o.Observe(v) }
+
+// ObserveDuration records d in seconds.
+func (h *Histogram) ObserveDuration(d time.Duration) { h.o.Observe(d.Seconds()) }
+
+// Histogram registers a histogram without labels. buckets are the
+// buckets' upper bounds, strictly increasing (an +Inf bucket is added);
+// nil means Prometheus's default, 5 ms to 10 s.
+func (r *Registry) Histogram(name, help string, buckets []float64) *Histogram {
+	h := prometheus.NewHistogram(prometheus.HistogramOpts{Name: name, Help: help, Buckets: buckets})
+	r.register(name, nil, h)
+	return &Histogram{o: h}
+}
+
+// HistogramVec is a family of histograms told apart by label values.
+type HistogramVec struct{ v *prometheus.HistogramVec }
+
+// HistogramVec registers a histogram family with the given buckets, as
+// [Registry.Histogram], and label names; le is reserved for the buckets.
+func (r *Registry) HistogramVec(name, help string, buckets []float64, labels ...string) *HistogramVec {
+	if slices.Contains(labels, "le") {
+		panic(fmt.Sprintf("metrics: label name le of %s is reserved for the buckets", name))
+	}
+	v := prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: name, Help: help, Buckets: buckets}, labels)
+	r.register(name, labels, emptyLabelsAbsent{v})
+	return &HistogramVec{v: v}
+}
+
+// With returns the histogram of the given label values, in the order of the
+// family's label names, creating it empty.
+func (v *HistogramVec) With(values ...string) *Histogram {
+	return &Histogram{o: v.v.WithLabelValues(values...)}
+}
+
+// emptyLabelsAbsent is a family whose series leave out the labels whose
+// value is empty.
+type emptyLabelsAbsent struct{ prometheus.Collector }
+
+// Collect collects the family's series through a channel of its own, as
+// client_golang's own wrapping collectors do.
+func (c emptyLabelsAbsent) Collect(ch chan<- prometheus.Metric) {
+	in := make(chan prometheus.Metric)
+	go func() {
+		c.Collector.Collect(in)
+		close(in)
+	}()
+	for m := range in {
+		ch <- emptyLabelsAbsentMetric{m}
+	}
+}
+
+type emptyLabelsAbsentMetric struct{ prometheus.Metric }
+
+func (m emptyLabelsAbsentMetric) Write(out *dto.Metric) error {
+	if err := m.Metric.Write(out); err != nil {
+		return err
+	}
+	empty := func(l *dto.LabelPair) bool { return l.GetValue() == "" }
+	if slices.ContainsFunc(out.Label, empty) {
+		// out.Label is the metric's own slice: filter a copy.
+		out.Label = slices.DeleteFunc(slices.Clone(out.Label), empty)
+	}
+	return nil
 }
 
 // WriteTo writes every family in the text exposition format, families sorted
-// by name and series by label values, so that the output is stable.
+// by name and series by label values, so that the output is stable. A
+// family that fails to collect is left out, and the error returned once the
+// others are written.
 func (r *Registry) WriteTo(w io.Writer) (int64, error) {
-	r.mu.Lock()
-	fams := make([]*family, 0, len(r.families))
-	for _, f := range r.families {
-		fams = append(fams, f)
-	}
-	r.mu.Unlock()
-	slices.SortFunc(fams, func(a, b *family) int { return strings.Compare(a.name, b.name) })
-
-	cw := &countingWriter{w: w}
-	bw := bufio.NewWriter(cw)
-	for _, f := range fams {
-		fmt.Fprintf(bw, "# HELP %s %s\n# TYPE %s %s\n", f.name, escapeHelp(f.help), f.name, f.kind)
-		if f.fn != nil {
-			fmt.Fprintf(bw, "%s %s\n", f.name, formatValue(f.fn()))
-			continue
-		}
-		f.mu.Lock()
-		ss := make([]*series, 0, len(f.series))
-		for _, s := range f.series {
-			ss = append(ss, s)
-		}
-		f.mu.Unlock()
-		slices.SortFunc(ss, func(a, b *series) int { return slices.Compare(a.values, b.values) })
-		for _, s := range ss {
-			bw.WriteString(f.name)
-			writeLabels(bw, f.labels, s.values)
-			bw.WriteByte(' ')
-			bw.WriteString(formatValue(s.value()))
-			bw.WriteByte('\n')
+	mfs, gatherErr := r.reg.Gather()
+	var total int64
+	for _, mf := range mfs {
+		n, err := expfmt.MetricFamilyToText(w, mf)
+		total += int64(n)
+		if err != nil {
+			return total, err
 		}
 	}
-	err := bw.Flush()
-	return cw.n, err
-}
-
-func writeLabels(w *bufio.Writer, names, values []string) {
-	first := true
-	for i, n := range names {
-		if values[i] == "" {
-			continue
-		}
-		if first {
-			w.WriteByte('{')
-			first = false
-		} else {
-			w.WriteByte(',')
-		}
-		w.WriteString(n)
-		w.WriteString(`="`)
-		w.WriteString(escapeLabel(values[i]))
-		w.WriteByte('"')
+	if gatherErr != nil {
+		return total, errors.Join(errors.New("metrics: some families were left out"), gatherErr)
 	}
-	if !first {
-		w.WriteByte('}')
-	}
+	return total, nil
 }
 
-var (
-	labelEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`)
-	helpEscaper  = strings.NewReplacer(`\`, `\\`, "\n", `\n`)
-)
-
-func escapeLabel(s string) string { return labelEscaper.Replace(s) }
-func escapeHelp(s string) string  { return helpEscaper.Replace(s) }
-
-func formatValue(v float64) string {
-	switch {
-	case math.IsNaN(v):
-		return "NaN"
-	case math.IsInf(v, 1):
-		return "+Inf"
-	case math.IsInf(v, -1):
-		return "-Inf"
-	}
-	return strconv.FormatFloat(v, 'g', -1, 64)
-}
-
-type countingWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countingWriter) Write(b []byte) (int, error) {
-	n, err := c.w.Write(b)
-	c.n += int64(n)
-	return n, err
-}
-
-// ServeHTTP writes the exposition.
+// ServeHTTP writes the exposition in the format the scraper negotiates;
+// see the package documentation.
 func (r *Registry) ServeHTTP(w http.ResponseWriter, req *http.Request) {
-	w.Header().Set("Content-Type", ContentType)
-	r.WriteTo(w)
+	r.handler.ServeHTTP(w, req)
 }

@@ -172,6 +172,7 @@ type Writer struct {
 	writeErrors  *metrics.Counter
 	batches      *metrics.Counter
 	writeSeconds *metrics.Counter
+	writeLatency *metrics.Histogram
 
 	mu        sync.Mutex
 	writers   map[string]pointWriter
@@ -195,6 +196,8 @@ func New(w pointWriter, prepare func(ctx context.Context) error, log *slog.Logge
 		writeErrors:  reg.Counter("civisens_gateway_influx_write_errors_total", "Failed requests to InfluxDB (retried; refusals for good included)."),
 		batches:      reg.Counter("civisens_gateway_influx_batches_written_total", "Requests that wrote a batch to InfluxDB."),
 		writeSeconds: reg.Counter("civisens_gateway_influx_write_seconds_total", "Time spent in successful InfluxDB writes; divided by batches_written_total, the mean write latency."),
+		writeLatency: reg.Histogram("civisens_gateway_influx_write_seconds", "Duration of InfluxDB write requests, successful or not.",
+			[]float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}),
 	}
 }
 
@@ -352,6 +355,7 @@ func (s *Writer) WritePoints(ctx context.Context, dest string, pts []*write.Poin
 	}
 	start := time.Now()
 	err := s.writer(dest).WritePoint(ctx, pts...)
+	s.writeLatency.ObserveDuration(time.Since(start))
 	if err == nil {
 		s.mu.Lock()
 		s.reachable, s.lastErr, s.lastWrite = true, nil, time.Now()

@@ -160,6 +160,8 @@ type Spool struct {
 	rwSeg uint64
 
 	encoders sync.Pool
+
+	fsyncSeconds *metrics.Histogram // nil without a registry
 }
 
 // counters are the spool's monotonic counts.
@@ -479,7 +481,7 @@ func (s *Spool) written() position {
 func (s *Spool) roll() error {
 	if s.pending > 0 {
 		// The waiters of the records written here since the last fsync.
-		err := s.f.Sync()
+		err := s.fsync(s.f)
 		g := s.gen
 		s.gen, s.pending = newGen(), 0
 		s.st.fsyncs++
@@ -561,7 +563,7 @@ func (s *Spool) syncNow() bool {
 	s.gen, s.pending = newGen(), 0
 	s.mu.Unlock()
 
-	err := f.Sync()
+	err := s.fsync(f)
 
 	s.mu.Lock()
 	s.st.fsyncs++
@@ -581,6 +583,17 @@ func (s *Spool) syncNow() bool {
 	g.err = err
 	close(g.done)
 	return true
+}
+
+// fsync fsyncs f, a segment appenders wait for, and observes how long it
+// took.
+func (s *Spool) fsync(f *os.File) error {
+	start := s.cfg.Now()
+	err := f.Sync()
+	if s.fsyncSeconds != nil {
+		s.fsyncSeconds.ObserveDuration(s.cfg.Now().Sub(start))
+	}
+	return err
 }
 
 // Close makes what was appended durable, writes the reader's position, and
@@ -707,4 +720,6 @@ func (s *Spool) register(reg *metrics.Registry) {
 	c("civisens_gateway_spool_torn_tails_total", "Torn tails truncated at start (a record cut by a crash or power cut, never acknowledged).", func(st Stats) float64 { return float64(st.TornTails) })
 	c("civisens_gateway_spool_corrupt_skipped_total", "Corrupt regions or records skipped while reading, and segments set aside.", func(st Stats) float64 { return float64(st.CorruptSkipped) })
 	c("civisens_gateway_spool_checkpoints_total", "Writes of the reader's position.", func(st Stats) float64 { return float64(st.Checkpoints) })
+	s.fsyncSeconds = reg.Histogram("civisens_gateway_spool_fsync_seconds", "Duration of the fsyncs that make appended records durable.",
+		[]float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5})
 }

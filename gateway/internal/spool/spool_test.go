@@ -460,6 +460,8 @@ func TestMetrics(t *testing.T) {
 		"civisens_gateway_spool_segments 1\n",
 		"civisens_gateway_spool_torn_tails_total 0\n",
 		"civisens_gateway_spool_full 0\n",
+		"civisens_gateway_spool_fsyncs_total 1\n",
+		"civisens_gateway_spool_fsync_seconds_count 1\n",
 	} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("exposition lacks %q", want)
