@@ -595,7 +595,9 @@ func TestMakeRunChainWithEmbeddedBroker(t *testing.T) {
 
 func TestMakeRunChainThroughMosquitto(t *testing.T) {
 	mq := testinfra.StartMosquitto(t)
-	s := startSystem(t, t.TempDir(), "BROKER_URL="+mq.URL)
+	// Aggregates of 5-second windows, so that they come within the test.
+	s := startSystem(t, t.TempDir(), "BROKER_URL="+mq.URL,
+		"GATEWAY_AGGREGATE_WINDOWS=5s,1m", "GATEWAY_AGGREGATE_GRACE=1s", "GATEWAY_MAX_FUTURE=1s")
 	sensors := s.sensors(t)
 	testinfra.Eventually(t, 60*time.Second, func() error {
 		got, err := s.countsBySensor()
@@ -622,6 +624,52 @@ func TestMakeRunChainThroughMosquitto(t *testing.T) {
 		}
 		if len(rows) != 1 {
 			return fmt.Errorf("%d rows at %v through mosquitto, want 1", len(rows), ts)
+		}
+		return nil
+	})
+
+	// Every demo sensor gets its 5-second aggregates, in the long-retention
+	// policy (none of the demo's data is identifiable or pseudonymised),
+	// with the fields its quantities' aggregation gives.
+	testinfra.Eventually(t, 60*time.Second, func() error {
+		for _, sn := range sensors {
+			rows, err := s.influx.Query("civisens", fmt.Sprintf(`SELECT * FROM %s WHERE "sensor"='%s' AND "window"='5s' ORDER BY time DESC LIMIT 1`,
+				from(sn.Category+"_agg", "P10Y"), sn.ID))
+			if err != nil {
+				return err
+			}
+			if len(rows) != 1 {
+				return fmt.Errorf("no 5s aggregate yet for %s\n%s", sn.ID, s.logs())
+			}
+			for _, q := range sn.Quantities {
+				field := map[string]string{registryapi.AggregationIndex: "_delta", registryapi.AggregationOccupancy: "_arrivals"}[q.AggregationKind()]
+				if field == "" {
+					field = "_mean"
+				}
+				if rows[0][q.Name+field] == nil {
+					return fmt.Errorf("%s: aggregate without %s%s: %v", sn.ID, q.Name, field, rows[0])
+				}
+			}
+		}
+		return nil
+	})
+	// The reading published 90 s in the past came after its window was
+	// aggregated (or before the gateway's memory started): the window is
+	// repaired from the raw readings, and counts exactly those.
+	win := ts.Truncate(5 * time.Second)
+	testinfra.Eventually(t, 30*time.Second, func() error {
+		raw, err := s.influx.Query("civisens", fmt.Sprintf(`SELECT count(%q) FROM %s WHERE "sensor"='%s' AND time >= %d AND time < %d`,
+			q.Name, from(sensor.Category, sensor.Retention), sensor.ID, win.UnixNano(), win.Add(5*time.Second).UnixNano()))
+		if err != nil || len(raw) != 1 {
+			return fmt.Errorf("raw count: %v %v", raw, err)
+		}
+		agg, err := s.influx.Query("civisens", fmt.Sprintf(`SELECT %q FROM %s WHERE "sensor"='%s' AND "window"='5s' AND time = %d`,
+			q.Name+"_count", from(sensor.Category+"_agg", "P10Y"), sensor.ID, win.UnixNano()))
+		if err != nil || len(agg) != 1 {
+			return fmt.Errorf("aggregate of the window %s: %v %v", win, agg, err)
+		}
+		if fmt.Sprint(agg[0][q.Name+"_count"]) != fmt.Sprint(raw[0]["count"]) {
+			return fmt.Errorf("window %s: aggregate count %v, raw readings %v", win, agg[0][q.Name+"_count"], raw[0]["count"])
 		}
 		return nil
 	})
