@@ -536,15 +536,6 @@ func (a *Aggregator) Recompute(r Repair, samples, carries []Sample) []Window {
 	return out
 }
 
-// Quantities returns the names of e's quantities, for a repair's query.
-func Quantities(e *registryapi.GatewaySensor) []string {
-	out := make([]string, 0, len(e.Quantities))
-	for _, q := range e.Quantities {
-		out = append(out, q.Name)
-	}
-	return out
-}
-
 // state is the state file's content.
 type state struct {
 	Watermark time.Time     `json:"watermark"`
