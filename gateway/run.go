@@ -220,12 +220,13 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		Rules:         validate.Rules{MaxPast: cfg.MaxPast, MaxFuture: cfg.MaxFuture},
 		Limits:        senml.Limits{MaxBytes: cfg.MaxPayload, MaxRecords: cfg.MaxRecords},
 		Seen:          seen,
-		// The spool groups concurrent commits into one fsync: commit as
-		// soon as no message waits, and retry a full spool within a second
-		// of room coming back.
+		// The spool groups appends into one fsync and the ingest does
+		// not wait for it before appending the next batch: append as soon
+		// as no message waits and nothing appended awaits its fsync, and
+		// retry a full spool within a second of room coming back.
 		FlushWhenIdle: true,
 		RetryMax:      time.Second,
-	}, al, sp, log.With("component", "ingest"), reg)
+	}, al, spoolCommitter{sp}, log.With("component", "ingest"), reg)
 
 	health := func() metrics.Health {
 		st, ss := al.Stats(), snk.Status()
@@ -289,6 +290,18 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return fmt.Errorf("http: %w", err)
 	}
 	return ing.Run(ctx)
+}
+
+// spoolCommitter is the spool as the ingest's Committer: the record is
+// written at once, and its Ticket waits for the group commit's fsync.
+type spoolCommitter struct{ sp *spool.Spool }
+
+func (c spoolCommitter) AppendAsync(batch []validate.Accepted) (ingest.Durable, error) {
+	t, err := c.sp.AppendAsync(batch)
+	if err != nil {
+		return nil, err
+	}
+	return &t, nil
 }
 
 // dialAddr turns a listening address into one to connect to: an unspecified

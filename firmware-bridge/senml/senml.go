@@ -32,7 +32,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"regexp"
 	"strings"
 	"time"
 )
@@ -104,6 +103,15 @@ func (l Limits) Decode(b []byte) (Pack, error) {
 	if len(b) > maxBytes {
 		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(b), maxBytes)
 	}
+	if p, ok := decodeFast(b, maxRecords); ok {
+		return p, nil
+	}
+	return decodeJSON(b, maxRecords)
+}
+
+// decodeJSON is Decode with encoding/json, after the size check: the
+// reference of decodeFast.
+func decodeJSON(b []byte, maxRecords int) (Pack, error) {
 	// Count records cheaply before allocating them: a pack is an array of
 	// objects, so count top-level array elements with a tokenizer.
 	if n, err := countElements(b); err != nil {
@@ -236,8 +244,7 @@ func (p Pack) Resolve(sensor string, now time.Time) ([]Reading, error) {
 		if math.IsNaN(v) || math.IsInf(v, 0) {
 			return nil, fmt.Errorf("record %d: %w", i, ErrNonFinite)
 		}
-		name := bn + r.Name
-		s, q, err := SplitName(name)
+		s, q, err := splitResolved(bn, r.Name)
 		if err != nil {
 			return nil, fmt.Errorf("record %d: %w", i, err)
 		}
@@ -282,16 +289,33 @@ func resolveTime(t float64, now time.Time) (time.Time, error) {
 	return time.Unix(int64(sec), int64(math.Round(frac*1e6))*1e3).UTC(), nil
 }
 
-var (
-	sensorIDRe = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{2,62}$`)
-	quantityRe = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`)
-)
+// ValidSensorID reports whether id is a register sensor id:
+// ^[a-z0-9][a-z0-9-]{2,62}$.
+func ValidSensorID(id string) bool {
+	if len(id) < 3 || len(id) > 63 || id[0] == '-' {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if c := id[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
 
-// ValidSensorID reports whether id is a register sensor id.
-func ValidSensorID(id string) bool { return sensorIDRe.MatchString(id) }
-
-// ValidQuantity reports whether q is a quantity name of the civisens profile.
-func ValidQuantity(q string) bool { return quantityRe.MatchString(q) }
+// ValidQuantity reports whether q is a quantity name of the civisens
+// profile: ^[a-z][a-z0-9_]{0,62}$.
+func ValidQuantity(q string) bool {
+	if len(q) < 1 || len(q) > 63 || q[0] < 'a' || q[0] > 'z' {
+		return false
+	}
+	for i := 1; i < len(q); i++ {
+		if c := q[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
 
 // SplitName splits a resolved record name into its sensor (empty when the name
 // carries none) and its quantity.
@@ -307,6 +331,20 @@ func SplitName(name string) (sensor, quantity string, err error) {
 	}
 	if !ValidQuantity(quantity) {
 		return "", "", fmt.Errorf("%w: %q is not a quantity name", ErrBadName, name)
+	}
+	return sensor, quantity, nil
+}
+
+// splitResolved is SplitName(bn + name), without building the name in the
+// usual case of a base name "{sensor}:" and a record name "{quantity}".
+func splitResolved(bn, name string) (sensor, quantity string, err error) {
+	i := strings.LastIndexByte(bn, ':')
+	if i < 0 || strings.IndexByte(name, ':') >= 0 {
+		return SplitName(bn + name)
+	}
+	sensor, quantity = bn[:i], bn[i+1:]+name
+	if !ValidSensorID(sensor) || !ValidQuantity(quantity) {
+		return SplitName(bn + name) // its error
 	}
 	return sensor, quantity, nil
 }

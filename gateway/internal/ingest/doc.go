@@ -38,33 +38,43 @@
 //
 // # Commit and acknowledgement
 //
-// Accepted readings are gathered into a batch, which is handed to the
-// Committer when it holds BatchSize readings or FlushInterval after its
-// first message, whichever comes first — or, with FlushWhenIdle, as soon as
-// no message waits in the queue (under load the batch then grows while the
-// previous commit runs). When Commit returns nil, every
-// message of the batch is acknowledged (PUBACK), in arrival order, as MQTT
-// requires. A message that carried no accepted reading is acknowledged as
-// soon as every message before it is, so it never overtakes them.
+// Accepted readings are gathered into a batch, which is appended to the
+// Committer (AppendAsync) when it holds BatchSize readings or FlushInterval
+// after its first message, whichever comes first — or, with FlushWhenIdle,
+// as soon as no message waits in the queue and every batch appended before
+// is acknowledged (under load the batch then grows meanwhile). The append
+// does not wait for durability: the batch goes to an acknowledger, which
+// waits until it is durable (Durable.Wait) and then acknowledges every
+// message of the batch (PUBACK), in arrival order, as MQTT requires, while
+// the pipeline decodes and appends the next batches. At most MaxInFlight
+// batches are held, the one being filled included; then the pipeline waits
+// for the acknowledger. A message that carried no accepted reading is
+// acknowledged as soon as every message before it is, so it never
+// overtakes them.
 //
-// When Commit fails, nothing is acknowledged: the same batch is retried with
-// a backoff that doubles from RetryMin up to RetryMax. Meanwhile arriving
+// When the append fails (a full spool), nothing of that batch or after it
+// is acknowledged: the same batch is appended again with a backoff that
+// doubles from RetryMin up to RetryMax, while the batches appended before
+// it are acknowledged once durable. When Wait fails (an fsync failed), the
+// acknowledger appends that batch again, with the same backoff, and
+// acknowledges nothing more before it is durable. Meanwhile arriving
 // messages wait in a bounded queue (QueueSize messages); when it is full the
 // MQTT client stops reading from the network and the broker holds the rest
 // (TCP back-pressure). If the gateway stops or its connection drops before
-// a commit, the broker redelivers the unacknowledged messages to the next
-// session (an external broker; the embedded one keeps sessions in memory
-// only). A redelivered reading is written again with the same series and
-// timestamp, which InfluxDB treats as the same point.
+// a batch is durable, the broker redelivers the unacknowledged messages to
+// the next session (an external broker; the embedded one keeps sessions in
+// memory only). A redelivered reading is written again with the same series
+// and timestamp, which InfluxDB treats as the same point.
 //
-// What counts as committed is the Committer's to say. In the gateway it is
-// the spool (package spool): Commit returns once the batch is fsynced on
-// local disk, and fails with spool.ErrFull while the spool is full, which
-// stops acknowledgements until the sink has sent enough to InfluxDB.
+// What counts as durable is the Committer's to say. In the gateway it is
+// the spool (package spool): AppendAsync writes one record, its Ticket's
+// Wait returns once the group commit fsynced it, and AppendAsync fails with
+// spool.ErrFull while the spool is full, which stops acknowledgements until
+// the sink has sent enough to InfluxDB.
 //
 // # Shutdown
 //
-// When its context ends, Run stops taking messages, commits what it holds
-// (retrying for at most ShutdownTimeout), acknowledges what was committed,
+// When its context ends, Run stops taking messages, appends what it holds,
+// acknowledges what becomes durable, in order, all within ShutdownTimeout,
 // and disconnects. The rest stays unacknowledged.
 package ingest

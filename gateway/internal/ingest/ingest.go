@@ -17,12 +17,23 @@ import (
 	"github.com/civisens/civisens/registry/registryapi"
 )
 
-// Committer makes a batch of accepted readings durable. Commit returns nil
-// once the batch is durable, or refused for good by the store (the
-// Committer counts and logs such refusals); an error means nothing of the
-// batch may be assumed durable, and the same batch will be handed again.
+// Committer makes batches of accepted readings durable, in two steps so
+// that the ingest decodes and appends the next batch while one waits for
+// its fsync. AppendAsync writes batch (and must not keep it) and returns
+// what to wait for; an error means nothing of the batch may be assumed
+// durable, and the same batch will be handed again. Batches become durable
+// in the order they were appended, or their Wait fails.
 type Committer interface {
-	Commit(ctx context.Context, batch []validate.Accepted) error
+	AppendAsync(batch []validate.Accepted) (Durable, error)
+}
+
+// Durable is an appended batch on its way to durability. Wait returns nil
+// once the batch is durable, or refused for good by the store (the
+// Committer counts and logs such refusals); another error (not ctx's) means
+// nothing of the batch may be assumed durable: the batch will be appended
+// again.
+type Durable interface {
+	Wait(ctx context.Context) error
 }
 
 // AllowList is the register's allow-list.
@@ -56,6 +67,7 @@ const (
 	DefaultRetryMax             = 10 * time.Second
 	DefaultMaxReconnectInterval = 30 * time.Second
 	DefaultShutdownTimeout      = 5 * time.Second
+	DefaultMaxInFlight          = 32
 )
 
 // Config configures an [Ingester]. The zero value of each field means its
@@ -71,18 +83,26 @@ type Config struct {
 	BatchSize int
 	// FlushInterval is the longest a message waits for its batch.
 	FlushInterval time.Duration
-	// FlushWhenIdle commits as soon as no message waits in the queue,
-	// without waiting for FlushInterval: for a Committer that groups
-	// concurrent work itself (the spool's group commit). Under load the
-	// batch grows while the previous commit runs.
+	// FlushWhenIdle appends as soon as no message waits in the queue and
+	// every batch appended before is acknowledged, without waiting for
+	// FlushInterval: for a Committer that groups work itself (the spool's
+	// group commit). Under load the batch grows while the appended ones
+	// wait for their fsync.
 	FlushWhenIdle bool
-	// QueueSize bounds the messages waiting while a commit is in progress.
+	// QueueSize bounds the messages waiting to be decoded.
 	QueueSize int
+	// MaxInFlight bounds the batches the pipeline holds: appended and not
+	// yet acknowledged (waiting for their fsync), and the one being
+	// filled. When all are in flight, the pipeline waits, then the queue.
+	// With BatchSize, it bounds the readings held in memory; 1 makes each
+	// batch wait for its fsync before the next is appended.
+	MaxInFlight int
 	// RetryMin and RetryMax bound the backoff between commit attempts.
 	RetryMin, RetryMax time.Duration
 	// MaxReconnectInterval caps the backoff between MQTT reconnections.
 	MaxReconnectInterval time.Duration
-	// ShutdownTimeout bounds the last commit when Run ends.
+	// ShutdownTimeout bounds the last append and the wait for what was
+	// appended to be durable and acknowledged, when Run ends.
 	ShutdownTimeout time.Duration
 	// Rules are the reading checks that do not come from the register.
 	Rules validate.Rules
@@ -108,6 +128,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.QueueSize <= 0 {
 		c.QueueSize = DefaultQueueSize
+	}
+	if c.MaxInFlight <= 0 {
+		c.MaxInFlight = DefaultMaxInFlight
 	}
 	if c.RetryMin <= 0 {
 		c.RetryMin = DefaultRetryMin
@@ -139,6 +162,11 @@ type Ingester struct {
 	queue    chan inbound
 	stopping chan struct{} // closed when Run stops taking messages
 
+	free     chan *batch   // empty batches for the pipeline to fill
+	flight   chan *batch   // appended batches, in order, for the acknowledger
+	idle     chan struct{} // the acknowledger acknowledged every appended batch
+	inflight atomic.Int64  // batches handed to the acknowledger, not yet acknowledged
+
 	connected atomic.Bool
 	pending   atomic.Int64
 
@@ -169,6 +197,9 @@ func New(cfg Config, allow AllowList, commit Committer, log *slog.Logger, reg *m
 		rl:       ratelog.New(log, ratelog.DefaultInterval, cfg.Now),
 		queue:    make(chan inbound, cfg.QueueSize),
 		stopping: make(chan struct{}),
+		free:     make(chan *batch, cfg.MaxInFlight),
+		flight:   make(chan *batch, cfg.MaxInFlight),
+		idle:     make(chan struct{}, 1),
 
 		received:         reg.Counter("civisens_gateway_messages_received_total", "MQTT messages received on sensors/+/senml."),
 		acked:            reg.Counter("civisens_gateway_messages_acknowledged_total", "MQTT messages acknowledged (after their readings were committed)."),
@@ -180,6 +211,9 @@ func New(cfg Config, allow AllowList, commit Committer, log *slog.Logger, reg *m
 			[]float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}),
 		batchReadings: reg.Histogram("civisens_gateway_ingest_batch_readings", "Readings per committed batch.",
 			[]float64{1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000}),
+	}
+	for range cfg.MaxInFlight { // the one being filled, and those in flight
+		in.free <- &batch{}
 	}
 	reg.GaugeFunc("civisens_gateway_messages_pending", "Messages received and not yet acknowledged.", func() float64 { return float64(in.pending.Load()) })
 	reg.GaugeFunc("civisens_gateway_mqtt_connected", "1 when subscribed to the MQTT broker, else 0.", func() float64 {
@@ -283,14 +317,14 @@ func (in *Ingester) deliver(m Message) {
 	}
 }
 
-// process turns a message into accepted readings, counting and logging
-// whatever it refuses.
-func (in *Ingester) process(ctx context.Context, m inbound) []validate.Accepted {
+// process appends the accepted readings of a message to dst, counting and
+// logging whatever it refuses.
+func (in *Ingester) process(ctx context.Context, m inbound, dst []validate.Accepted) []validate.Accepted {
 	topic := m.msg.Topic()
 	sensor, err := senml.SensorFromTopic(topic)
 	if err != nil {
 		in.refusePayload(ctx, topic, "", "", err)
-		return nil
+		return dst
 	}
 	entry, known := in.allow.Lookup(sensor)
 	label := ""
@@ -302,20 +336,20 @@ func (in *Ingester) process(ctx context.Context, m inbound) []validate.Accepted 
 	pack, err := in.cfg.Limits.Decode(m.msg.Payload())
 	if err != nil {
 		in.refusePayload(ctx, topic, sensor, label, err)
-		return nil
+		return dst
 	}
 	readings, err := pack.Resolve(sensor, m.at)
 	if err != nil {
 		in.refusePayload(ctx, topic, sensor, label, err)
-		return nil
+		return dst
 	}
 	if !known {
 		in.readingsRejected.With("unknown_sensor", "").Add(uint64(len(readings)))
 		in.rl.Log(ctx, slog.LevelWarn, "unknown_sensor/"+sensor, "readings refused: sensor not in the register's allow-list",
 			"sensor", sensor, "readings", len(readings), "reason", "unknown_sensor")
-		return nil
+		return dst
 	}
-	out := make([]validate.Accepted, 0, len(readings))
+	n := len(dst)
 	for _, r := range readings {
 		a, err := in.cfg.Rules.Check(&entry, r, m.at)
 		if err != nil {
@@ -324,13 +358,13 @@ func (in *Ingester) process(ctx context.Context, m inbound) []validate.Accepted 
 			in.rl.Log(ctx, slog.LevelWarn, reason+"/"+sensor, "reading refused", "sensor", sensor, "reason", reason, "err", err)
 			continue
 		}
-		out = append(out, a)
+		dst = append(dst, a)
 	}
-	in.readingsAccepted.Add(uint64(len(out)))
-	if len(out) > 0 && in.cfg.Seen != nil {
+	in.readingsAccepted.Add(uint64(len(dst) - n))
+	if len(dst) > n && in.cfg.Seen != nil {
 		in.cfg.Seen.Accepted(sensor, m.at)
 	}
-	return out
+	return dst
 }
 
 func (in *Ingester) refusePayload(ctx context.Context, topic, sensor, label string, err error) {

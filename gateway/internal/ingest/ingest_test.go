@@ -58,7 +58,8 @@ func (m *fakeMsg) Ack() {
 	m.acks.ids = append(m.acks.ids, m.id)
 }
 
-// committer records committed batches and fails while failing is set.
+// committer records committed batches and fails while failing is set; an
+// appended batch is durable at once.
 type committer struct {
 	mu      sync.Mutex
 	failing bool
@@ -66,16 +67,20 @@ type committer struct {
 	batches [][]validate.Accepted
 }
 
-func (c *committer) Commit(_ context.Context, b []validate.Accepted) error {
+func (c *committer) AppendAsync(b []validate.Accepted) (Durable, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.calls++
 	if c.failing {
-		return errors.New("influxdb: connection refused")
+		return nil, errors.New("spool: full")
 	}
 	c.batches = append(c.batches, slices.Clone(b))
-	return nil
+	return durableNow{}, nil
 }
+
+type durableNow struct{}
+
+func (durableNow) Wait(context.Context) error { return nil }
 
 func (c *committer) set(failing bool) { c.mu.Lock(); defer c.mu.Unlock(); c.failing = failing }
 func (c *committer) callCount() int   { c.mu.Lock(); defer c.mu.Unlock(); return c.calls }
@@ -203,7 +208,7 @@ func TestProcess(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			in, reg := newIngester(t, Config{}, &committer{})
-			got := in.process(context.Background(), inbound{msg: &fakeMsg{topic: tc.topic, payload: tc.payload}, at: now})
+			got := in.process(context.Background(), inbound{msg: &fakeMsg{topic: tc.topic, payload: tc.payload}, at: now}, nil)
 			var gotS []string
 			for _, a := range got {
 				if a.Entry == nil || a.Entry.ID != a.Sensor {

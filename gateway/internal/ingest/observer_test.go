@@ -41,7 +41,7 @@ func TestObserverHearsAcceptedAndUnknownSensors(t *testing.T) {
 		{"sensors/capteur-casse/senml", `not json`},
 		{"sensors/Pas Valide/senml", `[]`}, // not a sensor id: nothing to report
 	} {
-		in.process(context.Background(), inbound{msg: &fakeMsg{topic: m.topic, payload: m.payload}, at: at})
+		in.process(context.Background(), inbound{msg: &fakeMsg{topic: m.topic, payload: m.payload}, at: at}, nil)
 	}
 	stamp := "@" + at.Format(time.RFC3339)
 	if want := []string{"air-hdv-01" + stamp}; !slices.Equal(o.accepted, want) {

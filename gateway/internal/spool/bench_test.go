@@ -85,6 +85,41 @@ func BenchmarkAppendSequential(b *testing.B) {
 	b.ReportMetric(float64(b.N*len(batch))/b.Elapsed().Seconds(), "readings/s")
 }
 
+// BenchmarkAppendPipelined is one appender as the ingest pipelines it:
+// AppendAsync of batches of 500 readings without waiting, while another
+// goroutine waits for the tickets in order, at most 32 in flight.
+func BenchmarkAppendPipelined(b *testing.B) {
+	s := benchSpool(b)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go drain(ctx, s)
+	batch := batchOf(0, 500)
+	tickets := make(chan Ticket, 32)
+	waited := make(chan struct{})
+	go func() {
+		defer close(waited)
+		for t := range tickets {
+			if err := t.Wait(ctx); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	}()
+	b.ReportAllocs()
+	for b.Loop() {
+		t, err := s.AppendAsync(batch)
+		if err != nil {
+			b.Fatal(err)
+		}
+		tickets <- t
+	}
+	close(tickets)
+	<-waited
+	st := s.Stats()
+	b.ReportMetric(float64(b.N*len(batch))/b.Elapsed().Seconds(), "readings/s")
+	b.ReportMetric(float64(st.Appends)/float64(max(st.Fsyncs, 1)), "appends/fsync")
+}
+
 // BenchmarkDecodeRecord decodes a record of 500 readings of 20 sensors.
 func BenchmarkDecodeRecord(b *testing.B) {
 	entries := make([]*registryapi.GatewaySensor, 20)

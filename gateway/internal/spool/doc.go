@@ -7,7 +7,8 @@
 // # Guarantees
 //
 //   - [Spool.Append] returns nil only once the batch is on disk: written and
-//     fsynced. The ingest acknowledges the batch's messages after that, so a
+//     fsynced; so does the Wait of the [Ticket] that [Spool.AppendAsync]
+//     returns. The ingest acknowledges the batch's messages after that, so a
 //     reading whose message was acknowledged survives a crash, a kill -9 or
 //     a power cut (as far as the storage honours fsync).
 //   - Records are read in the order they were appended, each at least once.
@@ -48,7 +49,9 @@
 // # Group commit
 //
 // Appenders write their record (one write call each) and wait for the next
-// fsync, which one goroutine makes for all of them: as soon as a record
+// fsync — at once (Append), or later, having gone on with other work
+// (AppendAsync, then Ticket.Wait: the ingest's pipeline) — which one
+// goroutine makes for all of them: as soon as a record
 // waits and the previous fsync is at least SyncInterval (50 ms) old, or at
 // once when SyncRecords (1000) records wait. At low rates a record is thus
 // fsynced at once; under load there are at most about 1/SyncInterval

@@ -353,25 +353,91 @@ func (s *Spool) find(base uint64) (int, bool) {
 	})
 }
 
-// Commit appends batch; it is the ingest's Committer.
+// Commit appends batch and waits until it is durable: Append.
 func (s *Spool) Commit(ctx context.Context, batch []validate.Accepted) error {
 	return s.Append(ctx, batch)
 }
 
 // Append writes batch as one record and returns once it is durable (fsync),
-// sharing the fsync with concurrent appenders. It returns ErrFull when the
-// spool holds MaxBytes and may not evict; on any error, nothing of batch
-// may be assumed durable.
+// sharing the fsync with concurrent appenders: AppendAsync then Wait. It
+// returns ErrFull when the spool holds MaxBytes and may not evict; on any
+// error, nothing of batch may be assumed durable.
 func (s *Spool) Append(ctx context.Context, batch []validate.Accepted) error {
-	if len(batch) == 0 {
+	t, err := s.AppendAsync(batch)
+	if err != nil {
+		return err
+	}
+	return t.Wait(ctx)
+}
+
+// Ticket is a record written to the spool, waiting for the group commit's
+// fsync that makes it durable. The zero Ticket is durable.
+type Ticket struct {
+	s     *Spool
+	g     *syncGen
+	start time.Time
+	n     int
+}
+
+// Wait returns once the record is durable, or the error of the fsync that
+// should have made it so (nothing of its batch may then be assumed
+// durable: append it again), or ctx's error. It may be called again after
+// ctx's error; the record's statistics are counted at its first success.
+func (t *Ticket) Wait(ctx context.Context) error {
+	if t.g == nil {
 		return nil
+	}
+	select {
+	case <-t.g.done:
+	default:
+		select {
+		case <-t.g.done:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	if t.g.err != nil {
+		return t.g.err
+	}
+	if t.s != nil {
+		s := t.s
+		s.mu.Lock()
+		s.st.appends++
+		s.st.appendedReadings += uint64(t.n)
+		s.st.appendNanos += uint64(s.cfg.Now().Sub(t.start))
+		s.mu.Unlock()
+		t.s = nil
+	}
+	return nil
+}
+
+// Done returns a channel closed once the fsync the record waits for is
+// done (successful or not: Wait tells).
+func (t *Ticket) Done() <-chan struct{} {
+	if t.g == nil {
+		return closedCh
+	}
+	return t.g.done
+}
+
+var closedCh = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
+// AppendAsync writes batch as one record to the last segment, without
+// waiting for the fsync that makes it durable: the returned Ticket's Wait
+// does. Records become durable in the order they were written, and the
+// group commit's rate bound (SyncInterval, SyncRecords) holds whatever the
+// rate of appends. It returns ErrFull when the spool holds MaxBytes and may
+// not evict; on an error nothing was written. batch is not kept.
+func (s *Spool) AppendAsync(batch []validate.Accepted) (Ticket, error) {
+	if len(batch) == 0 {
+		return Ticket{}, nil
 	}
 	start := s.cfg.Now()
 	eb := s.encoders.Get().(*encBuf)
 	defer s.encoders.Put(eb)
 	buf, err := eb.e.appendPayload(eb.buf[:frameHeader], batch, start)
 	if err != nil {
-		return err
+		return Ticket{}, err
 	}
 	frame(buf)
 	eb.buf = buf[:0]
@@ -379,17 +445,17 @@ func (s *Spool) Append(ctx context.Context, batch []validate.Accepted) error {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
-		return ErrClosed
+		return Ticket{}, ErrClosed
 	}
 	if err := s.makeRoom(int64(len(buf))); err != nil {
 		s.mu.Unlock()
-		return err
+		return Ticket{}, err
 	}
 	last := &s.segs[len(s.segs)-1]
 	if s.broken || (last.size > segHeader && last.size+int64(len(buf)) > s.cfg.SegmentBytes) {
 		if err := s.roll(); err != nil {
 			s.mu.Unlock()
-			return err
+			return Ticket{}, err
 		}
 		last = &s.segs[len(s.segs)-1]
 	}
@@ -399,7 +465,7 @@ func (s *Spool) Append(ctx context.Context, batch []validate.Accepted) error {
 			s.broken = true
 		}
 		s.mu.Unlock()
-		return fmt.Errorf("spool: append: %w", err)
+		return Ticket{}, fmt.Errorf("spool: append: %w", err)
 	}
 	last.size += int64(len(buf))
 	s.diskBytes += int64(len(buf))
@@ -412,21 +478,7 @@ func (s *Spool) Append(ctx context.Context, batch []validate.Accepted) error {
 	case s.wake <- struct{}{}:
 	default:
 	}
-
-	select {
-	case <-g.done:
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	if g.err != nil {
-		return g.err
-	}
-	s.mu.Lock()
-	s.st.appends++
-	s.st.appendedReadings += uint64(len(batch))
-	s.st.appendNanos += uint64(s.cfg.Now().Sub(start))
-	s.mu.Unlock()
-	return nil
+	return Ticket{s: s, g: g, start: start, n: len(batch)}, nil
 }
 
 // makeRoom makes sure n more bytes fit, evicting if allowed. An append
