@@ -14,7 +14,8 @@ import (
 type batch struct {
 	readings []validate.Accepted
 	msgs     []Message
-	durable  Durable // nil until appended, and for a batch without readings
+	durable  Durable   // nil until appended, and for a batch without readings
+	started  time.Time // when its first append began
 }
 
 // reset empties b for reuse, dropping its references to entries and
@@ -108,12 +109,10 @@ func (in *Ingester) add(ctx context.Context, b *batch, m inbound) {
 // ended first.
 func (in *Ingester) appendBatch(ctx context.Context, b *batch) bool {
 	delay := in.cfg.RetryMin
-	start := in.cfg.Now()
+	b.started = in.cfg.Now()
 	for attempt := 1; len(b.readings) > 0; attempt++ {
 		d, err := in.commit.AppendAsync(b.readings)
 		if err == nil {
-			in.commitSeconds.ObserveDuration(in.cfg.Now().Sub(start))
-			in.batchReadings.Observe(float64(len(b.readings)))
 			if attempt > 1 {
 				in.log.Info("commit succeeded after failures", "attempts", attempt, "readings", len(b.readings), "messages", len(b.msgs))
 			}
@@ -209,6 +208,8 @@ func (in *Ingester) settle(ctx context.Context, b *batch) bool {
 		}
 		if err == nil {
 			if err = b.durable.Wait(ctx); err == nil {
+				in.commitSeconds.ObserveDuration(in.cfg.Now().Sub(b.started))
+				in.batchReadings.Observe(float64(len(b.readings)))
 				if attempt > 1 {
 					in.log.Info("commit succeeded after failures", "attempts", attempt, "readings", len(b.readings), "messages", len(b.msgs))
 				}
