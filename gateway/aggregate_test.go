@@ -61,7 +61,11 @@ func TestAggregatesWrittenAndRepairedAfterRestart(t *testing.T) {
 	if fmt.Sprintf("%v %v %v", r["energy_wh_delta"], r["energy_wh_count"], r["energy_wh_last"]) != "400 2 1600" {
 		t.Errorf("repaired window: %v; want delta 400, count 2, last 1600", r)
 	}
-	if v := g2.metric(t, `civisens_gateway_aggregate_repairs_total{result="ok"}`); v < 1 {
-		t.Errorf("repairs ok = %v", v)
-	}
+	// Counted once its windows are written.
+	testinfra.Eventually(t, 10*time.Second, func() error {
+		if v := g2.metric(t, `civisens_gateway_aggregate_repairs_total{result="ok"}`); v < 1 {
+			return fmt.Errorf("repairs ok = %v", v)
+		}
+		return nil
+	})
 }
