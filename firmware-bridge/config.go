@@ -13,9 +13,16 @@ import (
 // Config is the bridge's configuration. Its zero value means the defaults,
 // field by field; flags and environment variables set it (see run.go).
 type Config struct {
-	// Mode is where readings come from. "simulate" (the default, and the
-	// only mode of this version) simulates the register's sensors.
+	// Mode is where readings come from: "simulate" (the default)
+	// simulates the register's sensors; "bridge" reads the devices of
+	// ConfigFile (MQTT, HTTP push, serial ports), maps them to register
+	// sensors and publishes their readings.
 	Mode string
+	// ConfigFile is the bridge's inputs and mapping (-mode bridge).
+	ConfigFile string
+	// DataDir holds the bridge's state: the table of unmapped sources.
+	// "" means var/firmware-bridge.
+	DataDir string
 	// BrokerURL is the MQTT broker; "" means tcp://127.0.0.1:1883.
 	BrokerURL string
 	// MQTTUsername and MQTTPassword are optional broker credentials.
@@ -48,6 +55,8 @@ type Config struct {
 // Defaults.
 const (
 	ModeSimulate       = "simulate"
+	ModeBridge         = "bridge"
+	DefaultDataDir     = "var/firmware-bridge"
 	DefaultBrokerURL   = "tcp://127.0.0.1:1883"
 	DefaultClientID    = "civisens-bridge-sim"
 	DefaultRegistryURL = "http://127.0.0.1:8080"
@@ -65,6 +74,7 @@ func (c Config) withDefaults() Config {
 		}
 	}
 	set(&c.Mode, ModeSimulate)
+	set(&c.DataDir, DefaultDataDir)
 	set(&c.BrokerURL, DefaultBrokerURL)
 	set(&c.ClientID, DefaultClientID)
 	set(&c.RegistryURL, DefaultRegistryURL)
@@ -87,8 +97,14 @@ func (c Config) Validate() error {
 	c = c.withDefaults()
 	var errs []error
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
-	if c.Mode != ModeSimulate {
-		bad("mode %q: this version has only %q", c.Mode, ModeSimulate)
+	switch c.Mode {
+	case ModeSimulate:
+	case ModeBridge:
+		if c.ConfigFile == "" {
+			bad("mode %q needs -config, the file of its inputs and mapping", ModeBridge)
+		}
+	default:
+		bad("mode %q: want %q or %q", c.Mode, ModeSimulate, ModeBridge)
 	}
 	if u, err := url.Parse(c.BrokerURL); err != nil {
 		bad("broker URL: %v", err)
@@ -108,7 +124,7 @@ func (c Config) Validate() error {
 	if len(c.ClientID) > 65535 {
 		bad("client id longer than MQTT allows")
 	}
-	if c.Town == "" {
+	if c.Town == "" && c.Mode != ModeBridge {
 		if u, err := url.Parse(c.RegistryURL); err != nil {
 			bad("registry URL: %v", err)
 		} else if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -129,6 +145,8 @@ func (c Config) Validate() error {
 func (c Config) LogValue() slog.Value {
 	attrs := []slog.Attr{
 		slog.String("mode", c.Mode),
+		slog.String("config", c.ConfigFile),
+		slog.String("data_dir", c.DataDir),
 		slog.String("broker_url", c.BrokerURL),
 		slog.String("client_id", c.ClientID),
 	}

@@ -7,9 +7,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/civisens/civisens/firmware-bridge/internal/mapping"
 	"github.com/civisens/civisens/firmware-bridge/internal/publish"
 	"github.com/civisens/civisens/firmware-bridge/internal/register"
 	"github.com/civisens/civisens/firmware-bridge/internal/simulate"
@@ -20,6 +24,8 @@ import (
 func envVars() map[string]string {
 	return map[string]string{
 		"mode":          "BRIDGE_MODE",
+		"config":        "BRIDGE_CONFIG",
+		"data-dir":      "BRIDGE_DATA_DIR",
 		"broker-url":    "BROKER_URL",
 		"mqtt-username": "BRIDGE_MQTT_USERNAME",
 		"mqtt-password": "BRIDGE_MQTT_PASSWORD",
@@ -37,6 +43,22 @@ func envVars() map[string]string {
 // run is the bridge: main without the process. It returns when ctx is done
 // (nil) or on a configuration error.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	return runWithInput(ctx, args, getenv, nil, stdout, stderr)
+}
+
+// runWithInput is run with the standard input that subcommands read.
+func runWithInput(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) > 0 {
+		switch args[0] {
+		case "decode":
+			if stdin == nil {
+				stdin = strings.NewReader("")
+			}
+			return runDecode(args[1:], stdin, stdout)
+		case "sources":
+			return runSources(args[1:], getenv, stdout)
+		}
+	}
 	cfg, done, err := parseConfig(args, getenv, stdout)
 	if err != nil || done {
 		return err
@@ -50,8 +72,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return fmt.Errorf("configuration: time zone: %w", err)
 	}
+	var bf bridgeFile
+	if cfg.Mode == ModeBridge {
+		fh, err := os.Open(cfg.ConfigFile)
+		if err != nil {
+			return fmt.Errorf("configuration: %w", err)
+		}
+		bf, err = parseBridgeFile(fh)
+		fh.Close()
+		if err != nil {
+			return fmt.Errorf("configuration: %s: %w", cfg.ConfigFile, err)
+		}
+	}
 	var src simulate.Source = register.File{Path: cfg.Town}
-	if cfg.Town == "" {
+	if cfg.Town == "" && cfg.Mode == ModeSimulate {
 		c, err := register.NewClient(cfg.RegistryURL, nil)
 		if err != nil {
 			return fmt.Errorf("configuration: %w", err)
@@ -65,12 +99,23 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		ClientID:  cfg.ClientID,
 		Username:  cfg.MQTTUsername,
 		Password:  cfg.MQTTPassword,
+		// Packs handed to the broker and not yet acknowledged survive a
+		// restart of the bridge.
+		StoreDir: filepath.Join(cfg.DataDir, "mqtt-store", url.PathEscape(cfg.ClientID)),
 	}, log.With("component", "mqtt"))
 	defer mq.Close()
 	if err := mq.WaitConnected(ctx); err != nil {
 		if ctx.Err() != nil {
 			return nil // stopped before the broker came up
 		}
+		return err
+	}
+	if cfg.Mode == ModeBridge {
+		unmapped := mapping.NewUnmapped(1000)
+		b := &bridge{file: bf, mapper: mapping.New(bf.Mapping(), unmapped), unmapped: unmapped, pub: mq,
+			log: log.With("component", "bridge"), dataDir: cfg.DataDir, getenv: getenv}
+		err := b.run(ctx)
+		log.Info("civisens firmware bridge stopped")
 		return err
 	}
 	runner := &simulate.Runner{
@@ -89,7 +134,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 func parseConfig(args []string, getenv func(string) string, stdout io.Writer) (cfg Config, done bool, err error) {
 	fs := flag.NewFlagSet("civisens-firmware-bridge", flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // errors are returned, -help goes to stdout
-	fs.StringVar(&cfg.Mode, "mode", ModeSimulate, "where readings come from; this version has only `simulate`")
+	fs.StringVar(&cfg.Mode, "mode", ModeSimulate, "where readings come from: `simulate` the register's sensors, or bridge the devices of -config")
+	fs.StringVar(&cfg.ConfigFile, "config", "", "JSON `file` of the bridge's inputs and mapping (-mode bridge)")
+	fs.StringVar(&cfg.DataDir, "data-dir", DefaultDataDir, "`folder` of the bridge's state (the table of unmapped sources)")
 	fs.StringVar(&cfg.BrokerURL, "broker-url", DefaultBrokerURL, "MQTT broker `URL`: tcp://, mqtt://, ssl://, tls://, mqtts://, ws://, wss://")
 	fs.StringVar(&cfg.MQTTUsername, "mqtt-username", "", "MQTT `username` (optional)")
 	fs.Var(secretFlag{&cfg.MQTTPassword}, "mqtt-password", "MQTT `password` (optional; prefer the environment variable, which ps does not show)")

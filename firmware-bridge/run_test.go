@@ -55,7 +55,7 @@ func TestConfigFromFlagsAndEnvironment(t *testing.T) {
 	}{
 		{
 			name: "defaults",
-			want: Config{Mode: "simulate", BrokerURL: DefaultBrokerURL, ClientID: DefaultClientID, RegistryURL: DefaultRegistryURL,
+			want: Config{Mode: "simulate", DataDir: DefaultDataDir, BrokerURL: DefaultBrokerURL, ClientID: DefaultClientID, RegistryURL: DefaultRegistryURL,
 				Seed: 1, Period: 10 * time.Second, Refresh: time.Minute, TimeZone: "Europe/Paris"},
 		},
 		{
@@ -64,7 +64,7 @@ func TestConfigFromFlagsAndEnvironment(t *testing.T) {
 				"BRIDGE_MQTT_PASSWORD": "pw", "BRIDGE_CLIENT_ID": "bridge-2", "REGISTRY_URL": "http://registry:8080",
 				"BRIDGE_TOWN": "town.json", "BRIDGE_SEED": "7", "BRIDGE_PERIOD": "5s", "BRIDGE_REFRESH": "2m",
 				"BRIDGE_TIMEZONE": "America/Cayenne", "BRIDGE_LOG_LEVEL": "debug"},
-			want: Config{Mode: "simulate", BrokerURL: "tcp://broker:1883", MQTTUsername: "bridge", MQTTPassword: "pw",
+			want: Config{Mode: "simulate", DataDir: DefaultDataDir, BrokerURL: "tcp://broker:1883", MQTTUsername: "bridge", MQTTPassword: "pw",
 				ClientID: "bridge-2", RegistryURL: "http://registry:8080", Town: "town.json", Seed: 7, Period: 5 * time.Second,
 				Refresh: 2 * time.Minute, TimeZone: "America/Cayenne", LogLevel: -4},
 		},
@@ -72,7 +72,7 @@ func TestConfigFromFlagsAndEnvironment(t *testing.T) {
 			name: "a flag wins over its variable",
 			args: []string{"-seed", "3", "-broker-url", "tcp://flag:1883"},
 			env:  map[string]string{"BRIDGE_SEED": "7", "BROKER_URL": "tcp://env:1883", "BRIDGE_PERIOD": "1s"},
-			want: Config{Mode: "simulate", BrokerURL: "tcp://flag:1883", ClientID: DefaultClientID, RegistryURL: DefaultRegistryURL,
+			want: Config{Mode: "simulate", DataDir: DefaultDataDir, BrokerURL: "tcp://flag:1883", ClientID: DefaultClientID, RegistryURL: DefaultRegistryURL,
 				Seed: 3, Period: time.Second, Refresh: time.Minute, TimeZone: "Europe/Paris"},
 		},
 	}
@@ -106,6 +106,8 @@ func TestConfigErrors(t *testing.T) {
 		{"every problem at once", []string{"-mode", "serial", "-broker-url", "http://x", "-period", "1ms", "-mqtt-password", "pw", "-registry-url", "localhost"}, nil,
 			[]string{`mode "serial"`, `broker URL "http://x"`, "period 1ms", "password without a username", `registry URL "localhost"`}},
 		{"unknown time zone", []string{"-town", "x.json", "-timezone", "Europe/Nowhere"}, nil, []string{"time zone"}},
+		{"bridge without its file", []string{"-mode", "bridge"}, nil, []string{"needs -config"}},
+		{"bridge file missing", []string{"-mode", "bridge", "-config", "/nonexistent/bridge.json"}, nil, []string{"/nonexistent/bridge.json"}},
 		{"unknown log level", []string{"-log-level", "loud"}, nil, []string{"loud"}},
 	}
 	for _, tt := range tests {
