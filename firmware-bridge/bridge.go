@@ -39,12 +39,14 @@ type bridgeFile struct {
 	Sources []mapping.Source `json:"sources"`
 }
 
-// inputConfig is one input: exactly one of MQTT, HTTP, Serial.
+// inputConfig is one input: a Format with exactly one of MQTT, HTTP,
+// Serial; or a local sensor (Local, written inline: "driver", "i2c"…).
 type inputConfig struct {
-	Format string       `json:"format"`
+	Format string       `json:"format,omitempty"`
 	MQTT   *mqttInput   `json:"mqtt,omitempty"`
 	HTTP   string       `json:"http,omitempty"` // listen address of the push endpoint
 	Serial *serialInput `json:"serial,omitempty"`
+	driverInput
 }
 
 type mqttInput struct {
@@ -84,7 +86,8 @@ func parseBridgeFile(r io.Reader) (bridgeFile, error) {
 		case errors.As(err, &te):
 			return bridgeFile{}, fmt.Errorf("line %d: %w", lineOf(data, te.Offset), err)
 		}
-		return bridgeFile{}, err
+		// An unknown field: the decoder stopped just after its name.
+		return bridgeFile{}, fmt.Errorf("line %d: %w", lineOf(data, dec.InputOffset()), err)
 	}
 	if dec.More() {
 		return bridgeFile{}, errors.New("data after the configuration")
@@ -100,7 +103,15 @@ func (b bridgeFile) validate() error {
 	var errs []error
 	for i, in := range b.Inputs {
 		bad := func(format string, args ...any) {
-			errs = append(errs, fmt.Errorf("inputs[%d] (%s): %s", i, in.Format, fmt.Sprintf(format, args...)))
+			errs = append(errs, fmt.Errorf("inputs[%d] (%s): %s", i, in.Format+in.Driver, fmt.Sprintf(format, args...)))
+		}
+		if in.Driver != "" {
+			if in.Format != "" || in.MQTT != nil || in.HTTP != "" || in.Serial != nil {
+				bad("a driver input takes no format, mqtt, http or serial")
+			} else if err := in.driverInput.validate(); err != nil {
+				bad("%v", err)
+			}
+			continue
 		}
 		f, ok := firmware.Lookup(in.Format)
 		if !ok {
@@ -144,7 +155,7 @@ func (b bridgeFile) validate() error {
 			}
 		}
 	}
-	if err := b.Mapping().Validate(firmware.Names()); err != nil {
+	if err := b.Mapping().Validate(append(firmware.Names(), FormatLocal)); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
@@ -175,12 +186,17 @@ func (b *bridge) run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	for i, in := range b.file.Inputs {
 		f, _ := firmware.Lookup(in.Format)
+		if in.Driver != "" {
+			f.Name = FormatLocal + ":" + in.Driver
+		}
 		log := b.log.With("input", i, "format", f.Name)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			var err error
 			switch {
+			case in.Driver != "":
+				err = b.runLocal(ctx, in.driverInput, log)
 			case in.MQTT != nil:
 				err = b.runMQTT(ctx, f, *in.MQTT, log)
 			case in.HTTP != "":

@@ -177,3 +177,33 @@ func TestDecodeCommand(t *testing.T) {
 		t.Errorf("garbage decoded without error:\n%s", out)
 	}
 }
+
+// A bridge file is checked whole before anything starts, every problem
+// named with its input.
+func TestBridgeFileErrors(t *testing.T) {
+	good := `{"inputs": [
+  {"driver": "bme280", "i2c": "1", "address": 118, "source": "bme280-salle", "every": "30s"},
+  {"driver": "s0", "gpio": "GPIO17", "pulses_per_kwh": 1000, "source": "compteur-ecole"},
+  {"format": "tic", "serial": {"port": "/dev/ttyAMA0", "mode": "historique"}}],
+ "sources": [{"format": "local", "source": "bme280-salle", "sensor": "air-salle-01"}]}`
+	if _, err := parseBridgeFile(strings.NewReader(good)); err != nil {
+		t.Fatalf("a good file refused: %v", err)
+	}
+	for _, tc := range []struct{ name, in, want string }{
+		{"unknown driver", `{"inputs": [{"driver": "dht22", "gpio": "GPIO4", "source": "x"}]}`, `unknown driver "dht22"`},
+		{"driver without bus", `{"inputs": [{"driver": "bh1750", "source": "lux"}]}`, "no i2c bus"},
+		{"too short a period", `{"inputs": [{"driver": "bh1750", "i2c": "1", "source": "lux", "every": "1ms"}]}`, "below 100ms"},
+		{"tic without mode", `{"inputs": [{"format": "tic", "serial": {"port": "/dev/ttyAMA0"}}]}`, `needs "historique"`},
+		{"serial format over mqtt", `{"inputs": [{"format": "sds011", "mqtt": {"broker": "tcp://127.0.0.1:1883", "topics": ["x"]}}]}`, "a serial format"},
+		{"two transports", `{"inputs": [{"format": "tasmota", "http": "127.0.0.1:8181", "mqtt": {"broker": "tcp://127.0.0.1:1883", "topics": ["x"]}}]}`, "exactly one"},
+		{"unknown field", "{\"inputs\": [],\n \"source\": []}", `line 2`},
+		{"mapping of an unknown format", `{"sources": [{"format": "lora", "source": "a", "sensor": "air-01"}]}`, `unknown format "lora"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := parseBridgeFile(strings.NewReader(tc.in))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %v; want one saying %q", err, tc.want)
+			}
+		})
+	}
+}

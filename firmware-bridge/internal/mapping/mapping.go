@@ -80,7 +80,8 @@ func Parse(r io.Reader, formats []string) (Config, error) {
 		case errors.As(err, &te):
 			return Config{}, fmt.Errorf("line %d: %w", line(data, te.Offset), err)
 		}
-		return Config{}, err
+		// An unknown field: the decoder stopped just after its name.
+		return Config{}, fmt.Errorf("line %d: %w", line(data, dec.InputOffset()), err)
 	}
 	if dec.More() {
 		return Config{}, errors.New("data after the mapping")
