@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"slices"
 	"time"
@@ -120,7 +122,11 @@ func (b *bridge) runLocal(ctx context.Context, in driverInput, log *slog.Logger)
 	if err != nil {
 		return err
 	}
-	defer s.Close()
+	st := b.localState(in, s, log)
+	defer func() {
+		st.save(true)
+		s.Close()
+	}()
 	every := time.Duration(in.Every)
 	if every == 0 {
 		every = time.Minute
@@ -139,6 +145,7 @@ func (b *bridge) runLocal(ctx context.Context, in driverInput, log *slog.Logger)
 			log.Warn("read failed", "source", in.Source, "err", err)
 		default:
 			b.handle(ctx, f, firmware.Result{Readings: readings}, now, log)
+			st.save(false)
 		}
 		select {
 		case <-t.C:
@@ -146,4 +153,71 @@ func (b *bridge) runLocal(ctx context.Context, in driverInput, log *slog.Logger)
 			return nil
 		}
 	}
+}
+
+// localState keeps what a local sensor must not lose at a restart — an
+// INA219's energy index, a TLV493D's calibrated baseline — in
+// <data-dir>/<driver>-<source>.json, written at most every minute and at
+// the end (an S0 meter keeps its own count).
+type localState struct {
+	path  string
+	get   func() (any, bool)
+	log   *slog.Logger
+	saved time.Time
+	last  []byte
+}
+
+// savedState is the state file's content.
+type savedState struct {
+	EnergyMicroWh *int64         `json:"energy_uwh,omitempty"`
+	Baseline      *drivers.Field `json:"baseline,omitempty"`
+}
+
+func (b *bridge) localState(in driverInput, s drivers.Sensor, log *slog.Logger) *localState {
+	st := &localState{path: filepath.Join(b.dataDir, in.Driver+"-"+in.Source+".json"), log: log}
+	var saved savedState
+	if data, err := os.ReadFile(st.path); err == nil {
+		if err := json.Unmarshal(data, &saved); err != nil {
+			log.Warn("state file unreadable; starting afresh", "file", st.path, "err", err)
+		}
+	}
+	switch d := s.(type) {
+	case *drivers.INA219:
+		if saved.EnergyMicroWh != nil {
+			d.SetEnergyMicroWh(*saved.EnergyMicroWh)
+			log.Info("energy index restored", "source", in.Source, "wh", d.EnergyWh())
+		}
+		st.get = func() (any, bool) { e := d.EnergyMicroWh(); return savedState{EnergyMicroWh: &e}, true }
+	case *drivers.Parking:
+		if saved.Baseline != nil {
+			d.SetBaseline(*saved.Baseline)
+			log.Info("parking baseline restored", "source", in.Source)
+		}
+		st.get = func() (any, bool) {
+			bl, ok := d.Baseline()
+			return savedState{Baseline: &bl}, ok
+		}
+	}
+	return st
+}
+
+// save writes the state when it changed and, unless force, a minute after
+// the last write.
+func (st *localState) save(force bool) {
+	if st.get == nil || (!force && time.Since(st.saved) < time.Minute) {
+		return
+	}
+	v, ok := st.get()
+	if !ok {
+		return
+	}
+	data, _ := json.Marshal(v)
+	if string(data) == string(st.last) {
+		return
+	}
+	if err := writeFileAtomic(st.path, data); err != nil {
+		st.log.Warn("cannot save the sensor's state", "file", st.path, "err", err)
+		return
+	}
+	st.saved, st.last = time.Now(), data
 }
