@@ -83,12 +83,13 @@ func sunElevation(at time.Time, lat, lon float64) float64 {
 }
 
 // daylight returns the Unix times at which the sun rises above and sets
-// below lampOnElevation on the solar day whose noon is closest to the middle
+// below an elevation (in degrees: lampOnElevation for the street lights,
+// -0.833 for the sunrise and sunset of the almanacs) on the solar day whose noon is closest to the middle
 // of a UTC day (days since the Unix epoch), at a place: the sunrise
 // equation, with the declination and equation of time of that noon. Both
 // are the noon when the sun never rises that high, and noon ± 12 h when it
 // never sets that low.
-func daylight(day int64, lat, lon float64) (dawn, dusk float64) {
+func daylight(day int64, lat, lon, elevation float64) (dawn, dusk float64) {
 	const rad = math.Pi / 180
 	noonGuess := float64(day)*86400 + 43200 - lon*240 // 240 s per degree of longitude
 	n := noonGuess/86400 + 2440587.5 - 2451545.0
@@ -101,7 +102,7 @@ func daylight(day int64, lat, lon float64) (dawn, dusk float64) {
 	eot := math.Remainder(l-ra, 360) // equation of time, in degrees
 	noon := noonGuess - eot*240
 	phi := lat * rad
-	cosH := (math.Sin(lampOnElevation*rad) - math.Sin(phi)*math.Sin(dec)) / (math.Cos(phi) * math.Cos(dec))
+	cosH := (math.Sin(elevation*rad) - math.Sin(phi)*math.Sin(dec)) / (math.Cos(phi) * math.Cos(dec))
 	switch {
 	case cosH >= 1: // polar night
 		return noon, noon

@@ -5,9 +5,20 @@ import (
 	"time"
 )
 
-// A public building (town hall, school, library) draws a baseline at night
-// and at week-ends, and up to its peak during office hours, Monday to
-// Friday from 7h to 19h, more in winter (heating, lighting).
+// A public building (town hall, school, library) draws, as a share of its
+// peak:
+//
+//   - a night and week-end baseline of 20 % (ventilation, servers,
+//     refrigeration, emergency lighting), at every hour;
+//   - 42 % more with its occupants (lighting, computers), Monday to Friday
+//     from 7h to 19h, with a lunch dip;
+//   - up to 38 % more for heating in the heating season: in proportion to
+//     how far the day's mean outdoor temperature (the town's weather) is
+//     below 15 °C, full at -2 °C; boosted to 130 % from 5h30 to 7h30 on
+//     weekdays to warm up, set back to 40 % at night and at week-ends;
+//   - some cooling on hot office afternoons.
+//
+// At full occupancy on a cold day it draws its peak.
 
 // officeHours is how occupied a building is at a local time, from 0 to 1.
 func officeHours(l local) float64 {
@@ -22,16 +33,56 @@ func officeHours(l local) float64 {
 	return occ
 }
 
-// maxBuildingFactor bounds buildingPower / peak: winter, a busy day, noise.
-const maxBuildingFactor = 1.25 * 1.08 * 1.05
+// Shares of a building's peak power.
+const (
+	buildingBase    = 0.20
+	buildingPeople  = 0.42
+	buildingHeating = 0.38
+	buildingCooling = 0.12
+	heatingBoost    = 1.3
+)
+
+// maxBuildingFactor bounds buildingPower / peak: the warm-up boost while
+// people arrive on a cold day, a busy day, noise (heating and cooling
+// never add up).
+const maxBuildingFactor = (buildingBase + buildingPeople + buildingHeating*heatingBoost) * 1.08 * 1.05
+
+// heatingNeed is how much a building heats, from 0 (a day's mean outdoor
+// temperature of 15 °C or more) to 1 (-2 °C or less).
+func heatingNeed(outdoor float64) float64 { return ramp(15-outdoor, 0, 17) }
+
+// heatingSchedule is the heating power at a local time, as a share of
+// the power needed to keep the building at 20 °C when occupied.
+func heatingSchedule(l local) float64 {
+	if l.weekday == time.Saturday || l.weekday == time.Sunday {
+		return 0.4
+	}
+	h := l.hour
+	switch {
+	case h >= 5.5 && h < 7.5:
+		return heatingBoost
+	case h >= 7.5 && h < 18.5:
+		return 1
+	}
+	return 0.4
+}
+
+// dayTemp is the town's outdoor temperature without its daily cycle, in
+// Cel, at a slot: what a building's heating answers to.
+func (m *sensor) dayTemp(c slot) float64 {
+	return seasonMean(c.local) + 4*m.weatherTemp.smooth(float64(c.unix)/3600/36)
+}
 
 // buildingPower is the mean power of a building over a slot, in W.
 func buildingPower(m *sensor, c slot) float64 {
-	base := 0.22 * m.peak
-	season := 1 + 0.25*c.winter
+	out := m.dayTemp(c)
+	office := officeHours(c.local)
+	load := buildingBase + buildingPeople*office +
+		buildingHeating*heatingNeed(out)*heatingSchedule(c.local) +
+		buildingCooling*ramp(out, 20, 28)*office
 	day := 1 + 0.08*m.dayRnd.signed(c.day)
 	jitter := 1 + 0.05*m.slotRnd.signed(c.index)
-	return (base + (m.peak-base)*officeHours(c.local)) * season * day * jitter
+	return m.peak * load * day * jitter
 }
 
 // indoorTemp is heated to 20.5 during office hours (from an hour before)

@@ -35,7 +35,7 @@ func (s *sky) dark(unix int64) bool {
 	d := floorDiv(unix, 86400)
 	if !s.ready || d != s.day {
 		for i := range s.win {
-			s.win[i][0], s.win[i][1] = daylight(d-1+int64(i), s.lat, s.lon)
+			s.win[i][0], s.win[i][1] = daylight(d-1+int64(i), s.lat, s.lon, lampOnElevation)
 		}
 		s.day, s.ready = d, true
 	}

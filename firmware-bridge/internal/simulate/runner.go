@@ -40,6 +40,17 @@ type Runner struct {
 	// RetryMin and RetryMax bound the backoff between attempts to read the
 	// sensors the first time. 0 means 500ms and 10s.
 	RetryMin, RetryMax time.Duration
+	// BackfillSpan is how far back the runner publishes the town's history
+	// at start, before going live (see [Runner.Backfill]). 0 means none.
+	BackfillSpan time.Duration
+	// BackfillStep is the interval between two backfilled packs of a
+	// sensor; a sensor whose period is longer keeps its period. 0 means
+	// 5m.
+	BackfillStep time.Duration
+	// MaxPast is how old a reading the consumer accepts (the gateway's
+	// -max-past): backfilled readings are kept 5 minutes younger. 0 means
+	// 7 days.
+	MaxPast time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Log receives the runner's events; nil means none.
@@ -77,6 +88,18 @@ func (r *Runner) Run(ctx context.Context, src Source, pub Publisher) error {
 	}
 	sched := &schedule{period: orDefault(r.Period, 10*time.Second), entries: map[string]*entry{}, skipped: map[string]string{}}
 	sched.update(sensors, r.now(), log)
+	if r.BackfillSpan > 0 {
+		list := make([]registryapi.Sensor, 0, len(sched.entries))
+		for _, e := range sched.entries {
+			list = append(list, e.sensor)
+		}
+		if _, err := r.Backfill(ctx, list, pub); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			log.Warn("going live without the rest of the history", "err", err)
+		}
+	}
 
 	refresh := time.NewTicker(orDefault(r.Refresh, 60*time.Second))
 	defer refresh.Stop()

@@ -12,21 +12,30 @@
 // What a quantity does is chosen by the sensor's category and the
 // quantity's unit and name:
 //
-//   - air: pm10 (10–40 ug/m3 with morning and evening traffic peaks), pm2_5
-//     (0.6 × pm10), pm1, no2 (traffic), o3 (sunny afternoons), outdoor
-//     temperature Cel (season and daily cycle), humidity %RH (opposite to
-//     temperature), pressure hPa (slow drift), co2 ppm, noise dB;
-//   - parking: occupancy 0/1, a per-minute Markov chain, busier 8h–19h;
-//   - lighting: power W (on from dusk to dawn, dimmed from 23h to 5h, 0 by
-//     day), illuminance lx (daylight), dimming ratio "/", energy Wh;
-//   - energy: power W (building hours Monday–Friday 7h–19h over a night and
-//     week-end baseline), energy Wh (an index integrated from that power,
-//     from a seed-dependent starting index), indoor temperature Cel, humidity,
-//     co2;
+//   - air: pm10 (10–40 ug/m3 with morning and evening traffic peaks, wood
+//     heating on winter evenings, and particulate episodes of a few days:
+//     winter anticyclones, spring ammonium nitrate), pm2_5 (0.6 × pm10,
+//     more in episodes), pm1, no2 (traffic, held in by still air), o3
+//     (sunny afternoons), outdoor temperature Cel (season and daily cycle),
+//     humidity %RH (opposite to temperature), pressure hPa (slow drift),
+//     co2 ppm, noise dB;
+//   - parking: occupancy 0/1 of a bay, from arrivals by hour and weekday
+//     and stays drawn by the kind of visit (commuters, errands, shopping,
+//     residents overnight);
+//   - lighting: power W (on from dusk to dawn, computed from the sun at the
+//     sensor's position, dimmed from 23h to 5h, 0 by day), illuminance lx
+//     (daylight), dimming ratio "/", energy Wh;
+//   - energy: power W (a night and week-end baseline, building hours Monday
+//     to Friday 7h–19h, heating by the day's outdoor temperature in the
+//     heating season), energy Wh (an index integrated from that power, from
+//     a seed-dependent starting index: it only grows), indoor temperature
+//     Cel, humidity, co2;
 //   - anything else: a bounded random walk within the declared range.
 //
 // [Runner] publishes the town: it reads the register's published sensors,
-// and sends a SenML pack per sensor and period.
+// and sends a SenML pack per sensor and period; at start, it can first
+// publish the last hours or days of the town ([Runner.Backfill]), so that
+// dashboards have history at their first run.
 package simulate
 
 import (
@@ -239,8 +248,9 @@ type sensor struct {
 	// Streams of the meters' load curves, derived once: the meters draw
 	// from them for every slot since their epoch.
 	dayRnd, slotRnd, lampRnd stream
+	weatherTemp              stream // the town's slow weather, for heating
 	lat, lon                 float64
-	// peak is the power of a building at full occupancy in winter, and
+	// peak is the power of a building at full occupancy on a cold day, and
 	// lamp the nominal power of a luminaire, in W.
 	peak, lamp float64
 }
@@ -261,6 +271,7 @@ func (t *Town) sensorModel(s registryapi.Sensor) *sensor {
 		m.lat, m.lon = defaultLat, defaultLon
 	}
 	m.dayRnd, m.slotRnd, m.lampRnd = m.rnd.sub("day"), m.rnd.sub("slot"), m.rnd.sub("lamp")
+	m.weatherTemp = t.weather.sub("temp")
 	m.peak = 5000 + 15000*m.rnd.unit(10)
 	m.lamp = 35 + 55*m.rnd.unit(11)
 	// Scale power to the declared range, so that values stay inside it
@@ -305,11 +316,14 @@ func (t *Town) value(m *sensor, q registryapi.Quantity, at time.Time) float64 {
 func (t *Town) model(m *sensor, k kind, q registryapi.Quantity, lo, hi float64, at time.Time) float64 {
 	switch k {
 	case kindPM10:
-		return t.pm10(m, at)
+		pm10, _, _ := t.particulates(m, at)
+		return pm10
 	case kindPM25:
-		return 0.6 * t.pm10(m, at) * (1 + 0.08*m.rnd.sub("pm2_5").smooth(hoursOf(at)*3))
+		_, pm25, _ := t.particulates(m, at)
+		return pm25
 	case kindPM1:
-		return 0.45 * t.pm10(m, at) * (1 + 0.08*m.rnd.sub("pm1").smooth(hoursOf(at)*3))
+		_, _, pm1 := t.particulates(m, at)
+		return pm1
 	case kindNO2:
 		return t.no2(m, at)
 	case kindO3:

@@ -381,7 +381,7 @@ func TestSunElevation(t *testing.T) {
 	// lampOnElevation.
 	for _, place := range [][2]float64{{48.8566, 2.3522}, {43.2965, 5.3698}, {47.2184, -1.5536}, {-21.1151, 55.5364}, {45.8, 170}} {
 		for _, date := range []time.Time{time.Date(2026, 1, 10, 0, 0, 0, 0, time.UTC), time.Date(2026, 6, 21, 0, 0, 0, 0, time.UTC), time.Date(2026, 9, 23, 0, 0, 0, 0, time.UTC)} {
-			dawn, dusk := daylight(date.Unix()/86400, place[0], place[1])
+			dawn, dusk := daylight(date.Unix()/86400, place[0], place[1], lampOnElevation)
 			for _, at := range []float64{dawn, dusk} {
 				tm := time.Unix(int64(at), 0)
 				if e := sunElevation(tm, place[0], place[1]); math.Abs(e-lampOnElevation) > 0.3 {
