@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/civisens/civisens/firmware-bridge/internal/publish"
+	"github.com/civisens/civisens/firmware-bridge/internal/simulate"
 )
 
 // Config is the bridge's configuration. Its zero value means the defaults,
@@ -50,6 +51,15 @@ type Config struct {
 	TimeZone string
 	// LogLevel is the least level logged; the zero value is info.
 	LogLevel slog.Level
+	// Backfill is how much of the town's history the simulator publishes
+	// at start, before the live readings (0: none).
+	Backfill time.Duration
+	// BackfillStep is the interval between two backfilled packs of a
+	// sensor; 0 means 5m.
+	BackfillStep time.Duration
+	// MaxPast is how old a reading the gateway accepts (its -max-past):
+	// the backfill stays within it; 0 means 7d.
+	MaxPast time.Duration
 }
 
 // Defaults.
@@ -87,6 +97,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Refresh == 0 {
 		c.Refresh = DefaultRefresh
+	}
+	if c.BackfillStep == 0 {
+		c.BackfillStep = simulate.DefaultBackfillStep
+	}
+	if c.MaxPast == 0 {
+		c.MaxPast = simulate.DefaultMaxPast
 	}
 	return c
 }
@@ -137,6 +153,15 @@ func (c Config) Validate() error {
 	if c.Refresh < 100*time.Millisecond {
 		bad("refresh %v: want at least 100ms", c.Refresh)
 	}
+	if c.Backfill < 0 {
+		bad("backfill %v: want 0 or more", c.Backfill)
+	}
+	if c.BackfillStep < time.Second {
+		bad("backfill step %v: want at least 1s", c.BackfillStep)
+	}
+	if c.MaxPast <= 0 {
+		bad("max past %v: want more than 0", c.MaxPast)
+	}
 	return errors.Join(errs...)
 }
 
@@ -163,6 +188,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Duration("period", c.Period),
 		slog.Duration("refresh", c.Refresh),
 		slog.String("timezone", c.TimeZone),
+		slog.Duration("backfill", c.Backfill),
 	)
 	return slog.GroupValue(attrs...)
 }

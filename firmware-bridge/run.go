@@ -37,6 +37,9 @@ func envVars() map[string]string {
 		"refresh":       "BRIDGE_REFRESH",
 		"timezone":      "BRIDGE_TIMEZONE",
 		"log-level":     "BRIDGE_LOG_LEVEL",
+		"backfill":      "BRIDGE_BACKFILL",
+		"backfill-step": "BRIDGE_BACKFILL_STEP",
+		"max-past":      "BRIDGE_MAX_PAST",
 	}
 }
 
@@ -119,10 +122,13 @@ func runWithInput(ctx context.Context, args []string, getenv func(string) string
 		return err
 	}
 	runner := &simulate.Runner{
-		Town:    simulate.NewTown(cfg.Seed, loc),
-		Period:  cfg.Period,
-		Refresh: cfg.Refresh,
-		Log:     log.With("component", "simulate"),
+		Town:         simulate.NewTown(cfg.Seed, loc),
+		Period:       cfg.Period,
+		Refresh:      cfg.Refresh,
+		Log:          log.With("component", "simulate"),
+		BackfillSpan: cfg.Backfill,
+		BackfillStep: cfg.BackfillStep,
+		MaxPast:      cfg.MaxPast,
 	}
 	err = runner.Run(ctx, src, mq)
 	log.Info("civisens firmware bridge stopped")
@@ -148,6 +154,19 @@ func parseConfig(args []string, getenv func(string) string, stdout io.Writer) (c
 	fs.DurationVar(&cfg.Refresh, "refresh", DefaultRefresh, "`interval` between two reads of the sensor list")
 	fs.StringVar(&cfg.TimeZone, "timezone", DefaultTimeZone, "the town's time `zone` (office hours, lighting schedules)")
 	fs.TextVar(&cfg.LogLevel, "log-level", slog.LevelInfo, "least `level` logged: debug, info, warn, error")
+	span := func(d *time.Duration) func(string) error {
+		return func(v string) error {
+			s, err := simulate.ParseSpan(v)
+			if err != nil {
+				return err
+			}
+			*d = s
+			return nil
+		}
+	}
+	fs.Func("backfill", "how much `history` the simulator publishes at start, e.g. 2d (default none)", span(&cfg.Backfill))
+	fs.Func("backfill-step", "`interval` between two backfilled packs of a sensor (default 5m)", span(&cfg.BackfillStep))
+	fs.Func("max-past", "how old a reading the gateway accepts, its -max-past: the backfill stays within it (default 7d)", span(&cfg.MaxPast))
 	showVersion := fs.Bool("version", false, "print the version and exit")
 
 	if err := fs.Parse(args); err != nil {

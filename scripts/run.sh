@@ -199,6 +199,13 @@ bridge_env=()
 if [ -z "${BROKER_URL:-}" ] && [ -z "${BRIDGE_MQTT_USERNAME:-}" ]; then
 	bridge_env=(BRIDGE_MQTT_USERNAME=bridge.simulateur BRIDGE_MQTT_PASSWORD="$bridge_password")
 fi
+# At the first start, the simulator first publishes two days of history (a
+# pack every 5 minutes per sensor, oldest first), so that the register's
+# charts and the gateway's aggregates have something to show at once.
+if [ -z "${BRIDGE_BACKFILL:-}" ] && [ ! -e "$BRIDGE_DATA_DIR/backfilled" ]; then
+	bridge_env+=(BRIDGE_BACKFILL=2d)
+	mkdir -p "$BRIDGE_DATA_DIR" && touch "$BRIDGE_DATA_DIR/backfilled"
+fi
 start firmware-bridge "$logs/firmware-bridge.log" env "${bridge_env[@]}" "$BIN_DIR/firmware-bridge" -mode simulate -broker-url "$bridge_broker"
 
 cat <<EOF

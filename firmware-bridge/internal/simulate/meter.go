@@ -1,7 +1,9 @@
 package simulate
 
 import (
+	"cmp"
 	"math"
+	"slices"
 	"time"
 )
 
@@ -45,6 +47,11 @@ type meterMark struct {
 	index float64
 }
 
+// A meter keeps a mark every markEvery days, and the mark of the last day
+// it was asked about: asking for the past (a backfill, a test) starts from
+// the mark before, not from the epoch.
+const markEvery = 7
+
 // meterBase is a meter's starting index, in Wh: realistic, seed-dependent,
 // and in the lower part of the declared range.
 func meterBase(s stream, from, span, lo, hi float64) float64 {
@@ -69,18 +76,22 @@ func (t *Town) meterIndex(key string, base float64, power func(slot) float64, at
 	day := floorDiv(sec, 86400)
 	from, index := int64(meterEpoch/86400), base
 	t.mu.Lock()
-	if m, ok := t.meters[key]; ok && m.day <= day {
-		from, index = m.day, m.index
+	marks := t.meters[key]
+	if i, _ := slices.BinarySearchFunc(marks, day+1, func(m meterMark, d int64) int { return cmp.Compare(m.day, d) }); i > 0 {
+		from, index = marks[i-1].day, marks[i-1].index
 	}
 	t.mu.Unlock()
+	var found []meterMark
 	for d := from; d < day; d++ {
 		index += t.daySum(d, slotsPerDay, power)
+		if (d+1)%markEvery == 0 {
+			found = append(found, meterMark{day: d + 1, index: index})
+		}
 	}
 	if from < day {
+		found = append(found, meterMark{day: day, index: index})
 		t.mu.Lock()
-		if m, ok := t.meters[key]; !ok || m.day < day {
-			t.meters[key] = meterMark{day: day, index: index}
-		}
+		t.meters[key] = addMarks(t.meters[key], found, day)
 		t.mu.Unlock()
 	}
 	n := (sec - day*86400) / slotSeconds
@@ -89,6 +100,19 @@ func (t *Town) meterIndex(key string, base float64, power func(slot) float64, at
 	frac := (float64(sec-c.unix) + float64(at.Nanosecond())/1e9) / slotSeconds
 	partial += power(c) * (frac * slotHours)
 	return index + partial
+}
+
+// addMarks returns marks with found added, in day order, keeping the
+// weekly marks and, of the others, only that of the day last asked about.
+func addMarks(marks, found []meterMark, last int64) []meterMark {
+	out := make([]meterMark, 0, len(marks)+len(found))
+	for _, m := range slices.Concat(marks, found) {
+		if m.day%markEvery == 0 || m.day == last {
+			out = append(out, m)
+		}
+	}
+	slices.SortFunc(out, func(a, b meterMark) int { return cmp.Compare(a.day, b.day) })
+	return slices.CompactFunc(out, func(a, b meterMark) bool { return a.day == b.day })
 }
 
 // daySum returns the energy, in Wh, of the first n slots of a UTC day.

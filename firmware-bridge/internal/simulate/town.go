@@ -56,7 +56,7 @@ type Town struct {
 	loc     *time.Location
 
 	mu     sync.Mutex
-	meters map[string]meterMark // energy indexes at the start of a day
+	meters map[string][]meterMark // energy indexes at the start of some days, by day
 }
 
 // NewTown returns the town of a seed, whose clocks (office hours, street
@@ -66,7 +66,7 @@ func NewTown(seed int64, loc *time.Location) *Town {
 		loc = time.UTC
 	}
 	s := newStream(seed)
-	return &Town{seed: s, weather: s.sub("weather"), loc: loc, meters: make(map[string]meterMark)}
+	return &Town{seed: s, weather: s.sub("weather"), loc: loc, meters: make(map[string][]meterMark)}
 }
 
 // A Value is the simulated value of one declared quantity.
@@ -354,7 +354,7 @@ func (t *Town) model(m *sensor, k kind, q registryapi.Quantity, lo, hi float64, 
 		return dimming(&sky{lat: m.lat, lon: m.lon}, t.slotAt(at))
 	case kindLampEnergy:
 		base := meterBase(m.rnd, 2e5, 1.2e6, lo, hi)
-		key := fmt.Sprintf("%s/%s/lamp/%g/%g", m.id, q.Name, base, m.lamp)
+		key := fmt.Sprintf("%s/%s/lamp/%g/%g/%g/%g", m.id, q.Name, base, m.lamp, m.lat, m.lon)
 		s := &sky{lat: m.lat, lon: m.lon}
 		return t.meterIndex(key, base, func(c slot) float64 { return lampPower(m, s, c) }, at)
 	case kindBuildingPower:
