@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -40,10 +41,26 @@ func TestAggregatesWrittenAndRepairedAfterRestart(t *testing.T) {
 	energyAt(t, g, w.Add(time.Second), 1200)
 	waitUntil(w.Add(3 * time.Second))
 	energyAt(t, g, w.Add(5*time.Second), 1500) // closes w
-	r := waitRow(t, influx, "aggr", window(w))
-	if fmt.Sprintf("%v %v %v %v %v", r["energy_wh_delta"], r["energy_wh_count"], r["energy_wh_last"], r["building"], r["sensor"]) != "200 2 1200 ecole-jules-ferry energy-ecole-02" {
-		t.Errorf("window %s: %v; want delta 200, count 2, last 1200 and the raw readings' tags", w, r)
+	// The window as a user reads it (were a reading to reach the gateway
+	// out of order, a repair rewrites the window within seconds).
+	waitWindow := func(start time.Time, want string, fields ...string) {
+		t.Helper()
+		testinfra.Eventually(t, 20*time.Second, func() error {
+			rs, err := rows(influx, "aggr", window(start))
+			if err != nil || len(rs) != 1 {
+				return fmt.Errorf("window %s: %v %v", start, rs, err)
+			}
+			var got []string
+			for _, f := range fields {
+				got = append(got, fmt.Sprint(rs[0][f]))
+			}
+			if g := strings.Join(got, " "); g != want {
+				return fmt.Errorf("window %s: %s = %s, want %s (row %v)", start, strings.Join(fields, ", "), g, want, rs[0])
+			}
+			return nil
+		})
 	}
+	waitWindow(w, "200 2 1200 ecole-jules-ferry energy-ecole-02", "energy_wh_delta", "energy_wh_count", "energy_wh_last", "building", "sensor")
 
 	// The next window is open when the gateway stops.
 	waitUntil(w.Add(4 * time.Second))
@@ -56,11 +73,8 @@ func TestAggregatesWrittenAndRepairedAfterRestart(t *testing.T) {
 		t.Fatalf("the open window was written at the stop: %v %v", rs, err)
 	}
 	g2 := startGateway(t, args...)
-	r = waitRow(t, influx, "aggr", window(w.Add(5*time.Second)))
 	// From 1200 (the last reading before the window) to 1600.
-	if fmt.Sprintf("%v %v %v", r["energy_wh_delta"], r["energy_wh_count"], r["energy_wh_last"]) != "400 2 1600" {
-		t.Errorf("repaired window: %v; want delta 400, count 2, last 1600", r)
-	}
+	waitWindow(w.Add(5*time.Second), "400 2 1600", "energy_wh_delta", "energy_wh_count", "energy_wh_last")
 	// Counted once its windows are written.
 	testinfra.Eventually(t, 10*time.Second, func() error {
 		if v := g2.metric(t, `civisens_gateway_aggregate_repairs_total{result="ok"}`); v < 1 {
