@@ -1,6 +1,7 @@
 // Package dashboards is the part of civisens that reads InfluxDB — and only
 // reads it: it never writes a point. It starts with the query the public
-// register needs, the latest readings of one sensor ([Reader.Latest]); it will
+// register needs, the latest readings of one sensor ([Reader.Latest]) and its
+// hourly averages over the last day ([Reader.Series]); it will
 // grow into the dashboards of energy managers (consumption of public
 // buildings against the décret tertiaire targets), and the air quality,
 // parking and street lighting dashboards.

@@ -68,8 +68,21 @@ func TestEntryPageShowsInfluxDBReadings(t *testing.T) {
 			t.Errorf("French page lacks %q", want)
 		}
 	}
-	if strings.Contains(fr.body, ">31,5<") {
-		t.Error("the page shows an older pm10 than the latest")
+	_, latest, _ := strings.Cut(fr.body, `class="readings"`)
+	latest, _, _ = strings.Cut(latest, "</table>")
+	if strings.Contains(latest, ">31,5<") {
+		t.Error("the latest readings show an older pm10 than the latest")
+	}
+	// The last 24 hours: a chart per quantity, and the hourly averages in
+	// a table, with the hour-old pm10 among them (or, when both readings
+	// fall in the same clock hour, their mean).
+	for _, want := range []string{`<svg class="chart" role="img"`, "Particules PM10 (µg/m³), moyennes horaires", `<table class="recent">`} {
+		if !strings.Contains(fr.body, want) {
+			t.Errorf("French page lacks %q", want)
+		}
+	}
+	if !strings.Contains(fr.body, `<td class="num">31,5</td>`) && !strings.Contains(fr.body, `<td class="num">22,875</td>`) {
+		t.Error("the hourly averages lack the hour-old pm10")
 	}
 	en := get(t, h, "/sensors/air-mairie-01?lang=en")
 	if !strings.Contains(en.body, ">14.25<") {

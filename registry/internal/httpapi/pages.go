@@ -72,6 +72,9 @@ func (h *handler) pageEntry(c *gin.Context) {
 		})
 	}
 	e.Readings, e.State = h.latest(ctx, s)
+	if e.State == web.ReadingsShown {
+		e.Recent = h.recent(ctx, s) // the last 24 hours' chart (entry_pages.go)
+	}
 	r := request(c)
 	var buf bytes.Buffer
 	if err := h.pages.Entry(&buf, r, e); err != nil {

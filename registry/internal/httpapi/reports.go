@@ -90,7 +90,8 @@ func (h *handler) reportRoutes(e *gin.Engine) {
 	}
 	// The public: no account.
 	e.GET(web.NewReportPath, h.reportForm)
-	e.POST(web.ReportsPath, h.reportFile) // anonymous by design (see above)
+	e.POST(web.ReportsPath, h.reportFile)  // anonymous by design (see above)
+	e.GET(web.ReportsPath, h.reportFollow) // ?number=…: find a report by its number (entry_pages.go)
 	e.GET(web.ReportsPath+"/:number", h.reportPage)
 	e.POST(registryapi.PathReports, h.apiReportFile) // anonymous by design (see above)
 	e.GET(registryapi.PathReports+"/:number", h.apiReport)

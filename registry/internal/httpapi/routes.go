@@ -23,6 +23,8 @@ func (h *handler) routes(e *gin.Engine) {
 	e.GET("/sensors/:id", h.pageEntry)
 	e.GET("/sensors/:id/sign.:format", h.pageSign) // printable sign: sign.pdf, sign.svg; ?size=a5|a6 (signs.go)
 	e.GET(web.CSSPath, h.css)
+	e.GET(web.AboutPath, h.pageAbout) // what the register covers, one's rights, the DPOs (entry_pages.go)
+	e.GET(web.AboutPathFR, h.pageAbout)
 
 	// Login, logout, accounts and API tokens (auth.go, accounts.go).
 	h.authRoutes(e)

@@ -81,6 +81,8 @@ type reportFormView struct {
 	Sensors     []option
 	Form        ReportForm
 	Errs        map[string]string
+	Summary     []summaryItem // the errors, linking to their fields (report_follow.go)
+	FollowURL   string        // the form that finds a report by its number
 	Notice      *noticeView
 	Honeypot    string
 	MaxMessage  int
@@ -102,6 +104,8 @@ func (p *Pages) ReportForm(w io.Writer, r Request, d ReportFormPage) error {
 	for _, k := range registryapi.ReportKinds {
 		v.Kinds = append(v.Kinds, kindOption{Value: k, Label: l.T("report.kind." + k), Help: l.T("report.kindx." + k), Checked: k == d.Form.Kind})
 	}
+	v.Summary = l.reportSummary(v.Errs, registryapi.ReportKinds[0])
+	v.FollowURL = l.link(ReportsPath)
 	sensors := slices.Clone(d.Sensors)
 	slices.SortFunc(sensors, func(a, b SensorChoice) int { return strings.Compare(a.Name.In(l.lang), b.Name.In(l.lang)) })
 	for _, s := range sensors {

@@ -194,6 +194,8 @@ type entryView struct {
 
 	Readings    ReadingsState
 	ReadingRows []readingRow
+	Recent      *recentView    // chart and table (entryview.go); nil: none
+	Downloads   []opendataLink // open-data files (entryview.go)
 	History     []versionRow
 	JSONURL     string
 	Signs       []signLinks
@@ -242,6 +244,7 @@ type Entry struct {
 	Versions []Version
 	Readings []Reading
 	State    ReadingsState
+	Recent   *Recent // the last hours' averages, for the chart (entryview.go)
 }
 
 func (l localizer) entry(e Entry, loc *time.Location) entryView {
@@ -373,6 +376,9 @@ func (l localizer) entry(e Entry, loc *time.Location) entryView {
 			v.Readings = ReadingsNone
 		}
 	}
+
+	v.Recent = l.recent(e, loc) // entryview.go
+	v.Downloads = l.opendataLinks(s.ID)
 
 	// History, newest first.
 	for i := len(e.Versions) - 1; i >= 0; i-- {

@@ -58,7 +58,8 @@ func New(loc *time.Location) (*Pages, error) {
 	}
 	for _, name := range []string{"list", "entry", "notfound", "error", "login", "denied", "accounts", "tokens", "password",
 		"report_new", "report_thanks", "report_notfound", "report", "admin_reports", "admin_report", "quality",
-		"provision_list", "provision_new", "provision_form", "provision_duplicate", "provision_entry"} {
+		"provision_list", "provision_new", "provision_form", "provision_duplicate", "provision_entry",
+		"about", "report_follow"} {
 		t, err := template.New(name).Funcs(template.FuncMap{
 			"contactData": func(l localizer, c contactView) contactData { return contactData{l, c} },
 		}).ParseFS(templateFS, "templates/layout.html", "templates/provision_fields.html", "templates/"+name+".html")
@@ -102,6 +103,7 @@ type page struct {
 	Staff      *staffView // nil for the public
 	LoginURL   string
 	ReportURL  string // the report form, for a missing sensor (reports.go)
+	AboutURL   string // the page about the register (about.go)
 }
 
 func (p *Pages) localizer(lang string) localizer {
@@ -134,6 +136,7 @@ func (p *Pages) render(w io.Writer, name string, r Request, title string, body a
 		Staff:      l.staff(r),
 		LoginURL:   l.link(LoginPath),
 		ReportURL:  NewReportURL(registryapi.ReportMissingSensor, "", l.lang),
+		AboutURL:   l.link(AboutPath),
 	}
 	// Render to a buffer: a template error must not leave half a page.
 	var buf bytes.Buffer
