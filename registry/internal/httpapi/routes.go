@@ -23,6 +23,7 @@ func (h *handler) routes(e *gin.Engine) {
 	e.GET("/sensors/:id", h.pageEntry)
 	e.GET("/sensors/:id/sign.:format", h.pageSign) // printable sign: sign.pdf, sign.svg; ?size=a5|a6 (signs.go)
 	e.GET(web.CSSPath, h.css)
+	h.mapRoutes(e) // the map, its script, the vendored Leaflet (mapview.go)
 
 	// Login, logout, accounts and API tokens (auth.go, accounts.go).
 	h.authRoutes(e)
