@@ -16,8 +16,12 @@ help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 .PHONY: build
-build: ## build the three programs into bin/
+build: web-assets ## build the three programs into bin/
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/ $(addprefix ./,$(PROGRAMS))
+
+.PHONY: web-assets
+web-assets: ## npm ci (when the lock changed); vendor Leaflet into the registry, axe-core into var/vendor/
+	@scripts/web-assets.sh
 
 bin/influxd:
 	scripts/influxd.sh install
@@ -35,7 +39,7 @@ test-deps: bin/influxd ## install what the tests need (InfluxDB 1.8.10, Debian's
 	@scripts/test-deps.sh
 
 .PHONY: test
-test: test-deps ## vet, run every test, cross-compile for the Raspberry Pi
+test: test-deps web-assets ## vet, run every test, cross-compile for the Raspberry Pi
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	$(MAKE) --no-print-directory lint
@@ -52,7 +56,7 @@ test-short: ## the quick loop: unit tests only, no external servers
 	$(GO) test -short ./...
 
 .PHONY: cross
-cross: ## build the three programs for linux/arm (ARMv6, ARMv7) and linux/arm64
+cross: web-assets ## build the three programs for linux/arm (ARMv6, ARMv7) and linux/arm64
 	@set -e; for t in $(CROSS); do \
 		IFS=/ read -r os arch arm <<<"$$t"; \
 		out=var/cross/$$os-$$arch$${arm#-}; [ "$$arm" = "-" ] && out=var/cross/$$os-$$arch; \

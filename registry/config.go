@@ -103,6 +103,13 @@ type config struct {
 	DemoBridgePassword secret
 	// MaxBodySize bounds every request body but an import's; default 1MiB.
 	MaxBodySize string
+
+	// The map (map_config.go). MapTiles is the URL template of an
+	// OpenStreetMap-compatible tile server; default OpenStreetMap's.
+	// MapAttribution credits the tiles (HTML); default, for the default
+	// tiles only, the OpenStreetMap contributors.
+	MapTiles       string
+	MapAttribution string
 }
 
 // secret is a value that logs redacted.
@@ -141,6 +148,7 @@ func (c config) LogValue() slog.Value {
 		slog.Any("gateway_token", c.GatewayToken),
 		slog.Any("demo_bridge_password", c.DemoBridgePassword),
 		slog.String("max_body_size", c.MaxBodySize),
+		slog.String("map_tiles", c.MapTiles),
 	)
 }
 
@@ -158,7 +166,7 @@ func (c config) withDefaults() config {
 	set(&c.InfluxBucket, defaultInfluxBucket)
 	set(&c.LogLevel, defaultLogLevel)
 	set(&c.Timezone, defaultTimezone)
-	return c.withOpenDataDefaults().withProvisionDefaults()
+	return c.withOpenDataDefaults().withProvisionDefaults().withMapDefaults()
 }
 
 // Validate checks the configuration, with its defaults applied, and lists
@@ -199,6 +207,7 @@ func (c config) Validate() error {
 	}
 	c.validateOpenData(bad)
 	c.validateProvision(bad)
+	c.validateMap(bad)
 	return errors.Join(errs...)
 }
 
@@ -232,6 +241,8 @@ func options(c *config) []option {
 		{"gateway-token", "REGISTRY_GATEWAY_TOKEN", "token", "", "ensure this API token (cvs_…) of role gateway, named bootstrap-gateway", (*string)(&c.GatewayToken), nil},
 		{"demo-bridge-password", "REGISTRY_DEMO_BRIDGE_PASSWORD", "password", "", "with -demo: ensure the demo's firmware bridge simulateur (MQTT user bridge.simulateur) with this password, assigned every demo sensor", (*string)(&c.DemoBridgePassword), nil},
 		{"max-body-size", "REGISTRY_MAX_BODY_SIZE", "size", defaultMaxBodySize, "largest request body but an import's (413 beyond)", &c.MaxBodySize, nil},
+		{"map-tiles", "REGISTRY_MAP_TILES", "url", defaultMapTiles, "URL template of the map's OpenStreetMap-compatible tile server ({z}, {x}, {y}, optional {s})", &c.MapTiles, nil},
+		{"map-attribution", "REGISTRY_MAP_ATTRIBUTION", "html", "", "credit of the map's tiles (HTML); default: OpenStreetMap's, for the default tiles", &c.MapAttribution, nil},
 	}
 }
 

@@ -257,6 +257,9 @@ func TestEnvironmentFallback(t *testing.T) {
 		ImportMaxSize:      defaultImportMaxSize,
 		// Provisioning (provision_config.go).
 		MaxBodySize: defaultMaxBodySize,
+		// The map (map_config.go).
+		MapTiles:       defaultMapTiles,
+		MapAttribution: defaultMapAttribution,
 	}
 	if cfg != want {
 		t.Errorf("config = %+v\nwant %+v", cfg, want)

@@ -117,6 +117,9 @@ type Deps struct {
 	// MaxBodyBytes bounds every request body but an import's (413
 	// beyond); default DefaultMaxBodyBytes, 1 MiB.
 	MaxBodyBytes int64
+
+	// Map is the map page's tile server and Leaflet (mapview.go).
+	Map MapDeps
 }
 
 type handler struct {
@@ -131,6 +134,7 @@ type handler struct {
 	openData        openData
 	reports         *reportsState // reports.go, quality.go
 	prov            *provisioning // provision.go
+	maps            mapState      // mapview.go
 }
 
 // NewHandler builds the registry's HTTP handler.
@@ -171,6 +175,9 @@ func NewHandler(d Deps) (http.Handler, error) {
 	}
 	h.reports = newReportsState(d)
 	h.prov = newProvisioning(d)
+	if h.maps, err = newMapState(d.Map); err != nil {
+		return nil, fmt.Errorf("httpapi: %w", err)
+	}
 
 	// Release mode: gin prints nothing of its own; the access log is ours.
 	gin.SetMode(gin.ReleaseMode)

@@ -25,6 +25,7 @@ func (h *handler) routes(e *gin.Engine) {
 	e.GET(web.CSSPath, h.css)
 	e.GET(web.AboutPath, h.pageAbout) // what the register covers, one's rights, the DPOs (entry_pages.go)
 	e.GET(web.AboutPathFR, h.pageAbout)
+	h.mapRoutes(e) // the map, its script, the vendored Leaflet (mapview.go)
 
 	// Login, logout, accounts and API tokens (auth.go, accounts.go).
 	h.authRoutes(e)

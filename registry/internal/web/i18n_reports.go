@@ -18,6 +18,9 @@ func catalogue() map[string]map[string]string {
 	for lang, msgs := range entryCatalogue() { // i18n_entry.go
 		maps.Copy(c[lang], msgs)
 	}
+	for lang, msgs := range mapCatalogue() { // i18n_map.go
+		maps.Copy(c[lang], msgs)
+	}
 	return c
 }
 

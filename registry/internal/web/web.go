@@ -59,7 +59,7 @@ func New(loc *time.Location) (*Pages, error) {
 	for _, name := range []string{"list", "entry", "notfound", "error", "login", "denied", "accounts", "tokens", "password",
 		"report_new", "report_thanks", "report_notfound", "report", "admin_reports", "admin_report", "quality",
 		"provision_list", "provision_new", "provision_form", "provision_duplicate", "provision_entry",
-		"about", "report_follow"} {
+		"about", "report_follow", "map"} {
 		t, err := template.New(name).Funcs(template.FuncMap{
 			"contactData": func(l localizer, c contactView) contactData { return contactData{l, c} },
 		}).ParseFS(templateFS, "templates/layout.html", "templates/provision_fields.html", "templates/"+name+".html")
@@ -104,6 +104,7 @@ type page struct {
 	LoginURL   string
 	ReportURL  string // the report form, for a missing sensor (reports.go)
 	AboutURL   string // the page about the register (about.go)
+	MapURL     string // the map of the sensors (mapview.go)
 }
 
 func (p *Pages) localizer(lang string) localizer {
@@ -137,6 +138,7 @@ func (p *Pages) render(w io.Writer, name string, r Request, title string, body a
 		LoginURL:   l.link(LoginPath),
 		ReportURL:  NewReportURL(registryapi.ReportMissingSensor, "", l.lang),
 		AboutURL:   l.link(AboutPath),
+		MapURL:     l.link(MapPath),
 	}
 	// Render to a buffer: a template error must not leave half a page.
 	var buf bytes.Buffer
