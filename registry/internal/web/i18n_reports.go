@@ -15,6 +15,9 @@ func catalogue() map[string]map[string]string {
 	for lang, msgs := range provisionCatalogue() { // i18n_provision.go
 		maps.Copy(c[lang], msgs)
 	}
+	for lang, msgs := range browseCatalogue() { // i18n_browse.go
+		maps.Copy(c[lang], msgs)
+	}
 	return c
 }
 
