@@ -435,6 +435,14 @@ func TestMakeRunChainWithEmbeddedBroker(t *testing.T) {
 			t.Errorf("the register's home page does not list %q", sn.Name.FR)
 		}
 	}
+	// The list has a row per published entry (README: grep -c 'scope="row"').
+	list, err := getText(s.registryURL + "/sensors?per=100")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rows := strings.Count(list, `scope="row"`); rows != len(sensors) {
+		t.Errorf("the register's list has %d rows, want %d", rows, len(sensors))
+	}
 
 	// Readings of every simulated sensor reach InfluxDB through the embedded
 	// broker and the gateway, within 60 seconds.

@@ -280,10 +280,12 @@ func TestTechnicianRegistersASensorFromAPhone(t *testing.T) {
 
 	// 7. The public list shows it; the gateway's view lists it with the
 	// hash of the password shown.
-	ph.do("public list", chromedp.Navigate(srv.URL+"/"), chromedp.WaitVisible(chromedp.CSS("main")))
-	ph.check("public-list")
-	if page := ph.html(); !strings.Contains(page, `href="/sensors/`+id+`?lang=fr"`) {
-		t.Errorf("the public list does not link %s", id)
+	for _, path := range []string{web.HomePath, web.SensorsPath, web.SensorsPath + "?category=air&sort=changed&order=desc&per=10"} {
+		ph.do("public "+path, chromedp.Navigate(srv.URL+path), chromedp.WaitVisible(chromedp.CSS("main")))
+		ph.check("public-" + strings.Trim(strings.NewReplacer("/", "", "?", "-", "&", "-", "=", "-").Replace(path), "-"))
+		if page := ph.html(); !strings.Contains(page, `href="/sensors/`+id+`?lang=fr"`) {
+			t.Errorf("%s does not link %s", path, id)
+		}
 	}
 	req, _ := http.NewRequest(http.MethodGet, srv.URL+registryapi.PathAllowList, nil)
 	req.Header.Set("Authorization", "Bearer "+gwToken)

@@ -3,8 +3,9 @@
 //
 //   - the JSON API (registryapi): the published entries, one entry, and the
 //     gateway's allow-list with a strong ETag and If-None-Match;
-//   - the public register's HTML pages, rendered by package web: the list of
-//     published entries and each entry's page, with the sensor's latest
+//   - the public register's HTML pages, rendered by package web: the home
+//     page, the list of published entries with its filters (browse.go), and
+//     each entry's page, with the sensor's latest
 //     readings read back from InfluxDB (through package dashboards) when
 //     its data is open;
 //   - login, logout, accounts and API tokens (auth.go: the security model,

@@ -3,7 +3,10 @@ package httpapi
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -22,30 +25,35 @@ func request(c *gin.Context) web.Request {
 	return r
 }
 
-// writePage sends a rendered page.
+// writePage sends a rendered page. A public page that answers 200 carries
+// a strong ETag, a hash of its body, and answers 304 to a matching
+// If-None-Match.
 func writePage(c *gin.Context, status int, r web.Request, body []byte) {
 	c.Header("Content-Language", r.Lang)
 	c.Header("Vary", "Accept-Language")
 	c.Header("Cache-Control", "no-cache")
 	if r.CSRFToken != "" { // a signed-in person's page carries their CSRF token
 		c.Header("Cache-Control", "private, no-store")
+	} else if status == http.StatusOK && notModified(c, body) {
+		return
 	}
 	c.Data(status, "text/html; charset=utf-8", body)
 }
 
-func (h *handler) pageList(c *gin.Context) {
-	sensors, err := h.published(c.Request.Context())
-	if err != nil {
-		h.fail(c, err)
-		return
+// notModified sets the ETag of body and answers 304 when the request's
+// If-None-Match names it.
+func notModified(c *gin.Context, body []byte) bool {
+	sum := sha256.Sum256(body)
+	tag := `"` + hex.EncodeToString(sum[:16]) + `"`
+	c.Header("ETag", tag)
+	for _, t := range strings.Split(c.GetHeader("If-None-Match"), ",") {
+		if t = strings.TrimPrefix(strings.TrimSpace(t), "W/"); t == tag || t == "*" {
+			c.Status(http.StatusNotModified)
+			c.Writer.WriteHeaderNow()
+			return true
+		}
 	}
-	r := request(c)
-	var buf bytes.Buffer
-	if err := h.pages.List(&buf, r, sensors); err != nil {
-		h.fail(c, err)
-		return
-	}
-	writePage(c, http.StatusOK, r, buf.Bytes())
+	return false
 }
 
 func (h *handler) pageEntry(c *gin.Context) {

@@ -19,10 +19,12 @@ func (h *handler) routes(e *gin.Engine) {
 	h.provisionRoutes(e)                               // gateway's view; drafts, lifecycle, credentials, bridges (provision.go)
 
 	// Public register (HTML).
-	e.GET("/", h.pageList)
+	e.GET(web.HomePath, h.pageHome)       // home: counts, search box, latest changes (browse.go)
+	e.GET(web.SensorsPath, h.pageSensors) // the list: filters, q, sort, order, page, per (browse.go)
 	e.GET("/sensors/:id", h.pageEntry)
 	e.GET("/sensors/:id/sign.:format", h.pageSign) // printable sign: sign.pdf, sign.svg; ?size=a5|a6 (signs.go)
 	e.GET(web.CSSPath, h.css)
+	e.GET(web.CSSURL, h.cssImmutable) // the same, fingerprinted
 	e.GET(web.AboutPath, h.pageAbout) // what the register covers, one's rights, the DPOs (entry_pages.go)
 	e.GET(web.AboutPathFR, h.pageAbout)
 	h.mapRoutes(e) // the map, its script, the vendored Leaflet (mapview.go)

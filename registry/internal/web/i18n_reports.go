@@ -21,6 +21,9 @@ func catalogue() map[string]map[string]string {
 	for lang, msgs := range mapCatalogue() { // i18n_map.go
 		maps.Copy(c[lang], msgs)
 	}
+	for lang, msgs := range browseCatalogue() { // i18n_browse.go
+		maps.Copy(c[lang], msgs)
+	}
 	return c
 }
 

@@ -25,11 +25,8 @@ import (
 // without Leaflet (a plain `go build`, see vendor.go), the page says so and
 // shows the table.
 
-// Paths of the map page and of its script.
-const (
-	MapPath   = "/map"
-	MapJSPath = "/static/map.js"
-)
+// MapJSPath is the path of the map's script (MapPath is in browse.go).
+const MapJSPath = "/static/map.js"
 
 //go:embed static/map.js
 var mapJS []byte
@@ -313,4 +310,57 @@ func (p *Pages) Map(w io.Writer, r Request, m Map) error {
 		return err
 	}
 	return p.render(w, "map", r, l.T("map.title")+" – "+l.T("site.title"), v)
+}
+
+// The accessible table under the map (and instead of it without Leaflet
+// or JavaScript): the entries on the map, by category then name.
+type listRow struct {
+	Name     string
+	URL      string
+	Category string
+	Measures string
+	Ident    identView
+	Status   statusView
+	Address  string
+}
+
+type listView struct {
+	Count string
+	Rows  []listRow
+}
+
+func (l localizer) list(sensors []registryapi.Sensor) listView {
+	sorted := slices.Clone(sensors)
+	order := func(c string) int {
+		if i := slices.Index(registryapi.Categories, c); i >= 0 {
+			return i
+		}
+		return len(registryapi.Categories)
+	}
+	slices.SortStableFunc(sorted, func(a, b registryapi.Sensor) int {
+		if d := order(a.Category) - order(b.Category); d != 0 {
+			return d
+		}
+		return strings.Compare(a.Name.In(l.lang), b.Name.In(l.lang))
+	})
+	v := listView{Count: l.T("list.count", len(sorted))}
+	if len(sorted) == 1 {
+		v.Count = l.T("list.count1")
+	}
+	for _, s := range sorted {
+		var measures []string
+		for _, q := range s.Quantities {
+			measures = append(measures, q.Label.In(l.lang))
+		}
+		v.Rows = append(v.Rows, listRow{
+			Name:     s.Name.In(l.lang),
+			URL:      l.link(SensorPath(s.ID)),
+			Category: l.category(s.Category),
+			Measures: strings.Join(measures, ", "),
+			Ident:    l.ident(s.Identifiability),
+			Status:   l.status(s.Status),
+			Address:  s.Location.Address,
+		})
+	}
+	return v
 }

@@ -70,57 +70,6 @@ func (l localizer) link(path string) string {
 	return path + "?lang=" + l.lang
 }
 
-type listRow struct {
-	Name     string
-	URL      string
-	Category string
-	Measures string
-	Ident    identView
-	Status   statusView
-	Address  string
-}
-
-type listView struct {
-	Count string
-	Rows  []listRow
-}
-
-func (l localizer) list(sensors []registryapi.Sensor) listView {
-	sorted := slices.Clone(sensors)
-	order := func(c string) int {
-		if i := slices.Index(registryapi.Categories, c); i >= 0 {
-			return i
-		}
-		return len(registryapi.Categories)
-	}
-	slices.SortStableFunc(sorted, func(a, b registryapi.Sensor) int {
-		if d := order(a.Category) - order(b.Category); d != 0 {
-			return d
-		}
-		return strings.Compare(a.Name.In(l.lang), b.Name.In(l.lang))
-	})
-	v := listView{Count: l.T("list.count", len(sorted))}
-	if len(sorted) == 1 {
-		v.Count = l.T("list.count1")
-	}
-	for _, s := range sorted {
-		var measures []string
-		for _, q := range s.Quantities {
-			measures = append(measures, q.Label.In(l.lang))
-		}
-		v.Rows = append(v.Rows, listRow{
-			Name:     s.Name.In(l.lang),
-			URL:      l.link(SensorPath(s.ID)),
-			Category: l.category(s.Category),
-			Measures: strings.Join(measures, ", "),
-			Ident:    l.ident(s.Identifiability),
-			Status:   l.status(s.Status),
-			Address:  s.Location.Address,
-		})
-	}
-	return v
-}
-
 // SensorPath is the path of an entry's public page.
 func SensorPath(id string) string { return "/sensors/" + url.PathEscape(id) }
 

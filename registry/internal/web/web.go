@@ -1,5 +1,6 @@
-// Package web renders the public register as HTML: the list of published
-// sensors and the page of each entry, in French (by default) and English,
+// Package web renders the public register as HTML: the home page, the list
+// of published sensors with its filters, search, sorting and pages
+// (browse.go), and the page of each entry, in French (by default) and English,
 // from html/template templates and a small stylesheet embedded in the
 // binary. Pages need no JavaScript and no CDN; the technicians'
 // provisioning pages (provision.go) add one small script of their own,
@@ -21,7 +22,9 @@ package web
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"embed"
+	"encoding/hex"
 	"fmt"
 	"html/template"
 	"io"
@@ -31,14 +34,25 @@ import (
 	"github.com/civisens/civisens/registry/registryapi"
 )
 
-// CSSPath is where the stylesheet is served.
+// CSSPath is where the stylesheet is served under a fixed name; pages link
+// CSSURL, its fingerprinted path, which may be cached for ever.
 const CSSPath = "/static/civisens.css"
 
 //go:embed templates/*.html
 var templateFS embed.FS
 
 //go:embed static/civisens.css
-var css []byte
+var cssSource []byte
+
+// css is the stylesheet as served, without comments (css.go).
+var css = minifyCSS(cssSource)
+
+// CSSURL is the stylesheet's path with a hash of its content,
+// /static/civisens.<hash>.css.
+var CSSURL = func() string {
+	sum := sha256.Sum256(css)
+	return "/static/civisens." + hex.EncodeToString(sum[:6]) + ".css"
+}()
 
 // Pages renders the register's HTML pages.
 type Pages struct {
@@ -56,7 +70,7 @@ func New(loc *time.Location) (*Pages, error) {
 	for lang, msgs := range catalogue() {
 		p.langs[lang] = localizer{lang: lang, msgs: msgs}
 	}
-	for _, name := range []string{"list", "entry", "notfound", "error", "login", "denied", "accounts", "tokens", "password",
+	for _, name := range []string{"home", "list", "entry", "notfound", "error", "login", "denied", "accounts", "tokens", "password",
 		"report_new", "report_thanks", "report_notfound", "report", "admin_reports", "admin_report", "quality",
 		"provision_list", "provision_new", "provision_form", "provision_duplicate", "provision_entry",
 		"about", "report_follow", "map"} {
@@ -83,6 +97,10 @@ type Request struct {
 	// the public.
 	CSRFToken string
 	Role      string
+	// keep are the list page's canonical parameters after lang, which the
+	// language switch keeps; canonical is the list page's canonical URL
+	// (browse.go).
+	keep, canonical string
 }
 
 // page is the data of the layout.
@@ -105,6 +123,8 @@ type page struct {
 	ReportURL  string // the report form, for a missing sensor (reports.go)
 	AboutURL   string // the page about the register (about.go)
 	MapURL     string // the map of the sensors (mapview.go)
+	ListURL    string // the list of entries (browse.go)
+	Canonical  string // <link rel="canonical">, when the page has one
 }
 
 func (p *Pages) localizer(lang string) localizer {
@@ -124,10 +144,10 @@ func (p *Pages) render(w io.Writer, name string, r Request, title string, body a
 		L:          l,
 		Lang:       l.lang,
 		Title:      title,
-		CSS:        CSSPath,
+		CSS:        CSSURL,
 		Home:       l.link("/"),
 		OtherLang:  other,
-		SwitchURL:  r.Path + "?lang=" + other,
+		SwitchURL:  r.Path + "?lang=" + other + r.keep,
 		CreditText: l.T("site.credit", dtpr.Attribution, dtpr.Licence),
 		DTPRSource: dtpr.SourceURL,
 		LicenceURL: dtpr.LicenceURL,
@@ -139,6 +159,8 @@ func (p *Pages) render(w io.Writer, name string, r Request, title string, body a
 		ReportURL:  NewReportURL(registryapi.ReportMissingSensor, "", l.lang),
 		AboutURL:   l.link(AboutPath),
 		MapURL:     l.link(MapPath),
+		ListURL:    l.link(SensorsPath),
+		Canonical:  r.canonical,
 	}
 	// Render to a buffer: a template error must not leave half a page.
 	var buf bytes.Buffer
@@ -147,12 +169,6 @@ func (p *Pages) render(w io.Writer, name string, r Request, title string, body a
 	}
 	_, err := buf.WriteTo(w)
 	return err
-}
-
-// List renders the public list of sensors.
-func (p *Pages) List(w io.Writer, r Request, sensors []registryapi.Sensor) error {
-	l := p.localizer(r.Lang)
-	return p.render(w, "list", r, l.T("site.title"), l.list(sensors))
 }
 
 // Entry renders the page of one entry.
