@@ -100,30 +100,20 @@ func (f MapFilter) Apply(sensors []registryapi.Sensor) []registryapi.Sensor {
 	return out
 }
 
-// Match reports whether s matches every facet of f.
+// Match reports whether s matches every facet of f, as the list page
+// matches them (browse.go): a repeated facet is any of its values,
+// different facets must all match, q searches the same folded text.
 func (f MapFilter) Match(s registryapi.Sensor) bool {
-	one := func(want []string, v string) bool { return len(want) == 0 || slices.Contains(want, v) }
-	anyOf := func(want, have []string) bool {
-		return len(want) == 0 || slices.ContainsFunc(have, func(h string) bool { return slices.Contains(want, h) })
-	}
-	area := len(f.Area) == 0 || slices.ContainsFunc(f.Area, func(a string) bool {
-		return strings.EqualFold(a, s.Location.Neighbourhood)
-	})
-	if !one(f.Category, s.Category) || !anyOf(f.Purpose, s.Purposes) || !one(f.Ident, s.Identifiability) ||
-		!one(f.Basis, s.LegalBasis) || !anyOf(f.Access, s.Access) || !one(f.Status, s.Status) || !area {
-		return false
-	}
-	if f.Q == "" {
-		return true
-	}
-	q := strings.ToLower(f.Q)
-	for _, t := range []string{s.ID, s.Name.FR, s.Name.EN, s.Description.FR, s.Description.EN,
-		s.Location.Address, s.Location.Neighbourhood, s.Site} {
-		if strings.Contains(strings.ToLower(t), q) {
-			return true
+	sel := map[string][]string{}
+	for _, fc := range f.facets() {
+		if len(fc.vals) > 0 {
+			sel[fc.key] = fc.vals
 		}
 	}
-	return false
+	if !matches(sensorFacets(s), sel, "") {
+		return false
+	}
+	return f.Q == "" || strings.Contains(haystack(s), fold(f.Q))
 }
 
 // Map is what the map page shows.

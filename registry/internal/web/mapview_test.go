@@ -172,8 +172,17 @@ func TestMapFilter(t *testing.T) {
 		}
 	}
 	nbh := sensors[0].Location.Neighbourhood
-	if nbh == "" || count("area="+url.QueryEscape(strings.ToUpper(nbh))) == 0 {
+	if nbh == "" || count("area="+url.QueryEscape(nbh)) == 0 { // the list's values, exactly
 		t.Errorf("area %q finds nothing", nbh)
+	}
+	open := 0
+	for _, s := range sensors {
+		if s.OpenData {
+			open++
+		}
+	}
+	if got := count("access=open"); open == 0 || got != open {
+		t.Errorf("access=open (open data, as the list means it) finds %d, want the %d open-data entries", got, open)
 	}
 	f := ParseMapFilter(url.Values{"category": {"air", "air", " "}, "q": {" gare "}, "access": {"available_to_download"}})
 	if got := f.Query().Encode(); got != "access=available_to_download&category=air&q=gare" {
