@@ -1,0 +1,367 @@
+package dashboards
+
+// The energy dashboard's figures (issue 7). Everything is computed from the
+// gateway's hourly aggregates of the buildings' meters — measurement
+// energy_agg, tag window "1h", field <q>_delta for the meter's index
+// quantity q: the consumption in the hour, meter resets and rollovers
+// already handled by the gateway — read once per page with
+// [Reader.EnergyHours], then rolled up in Go on the town's local calendar
+// ([Rollup]), so that days and months are those of Europe/Paris across
+// summer-time changes (a local day has 23, 24 or 25 hourly windows; the
+// gateway's windows start on the hour, UTC, which is also the hour in
+// Paris). InfluxDB 1.8's Flux has no time zone in aggregateWindow, hence
+// the Go roll-up; a year of hourly points of twenty meters is 175 000
+// rows, read in well under a second.
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/civisens/civisens/registry/registryapi"
+)
+
+// DefaultAggregateRetention is the retention of the gateway's aggregates of
+// sensors without personal data (its -aggregate-retention default): they
+// are read from "database/civisens_p10y" (1.x) or "bucket_p10y" (2.x).
+const DefaultAggregateRetention = "P10Y"
+
+// DefaultLocation is the time zone of the town's calendar.
+const DefaultLocation = "Europe/Paris"
+
+// Aggregates says where the gateway's aggregates are read and on which
+// calendar. Its zero value means the defaults.
+type Aggregates struct {
+	// Bucket is the Flux bucket of the aggregates, e.g.
+	// "civisens/civisens_p10y"; empty: the reader's bucket with the
+	// retention DefaultAggregateRetention (see RetentionBucket).
+	Bucket string
+	// Location is the town's time zone, that days, weeks, months and
+	// years follow; nil: DefaultLocation (which needs the system's
+	// zoneinfo, or a main package importing time/tzdata).
+	Location *time.Location
+}
+
+func (a Aggregates) resolve(r *Reader) (bucket string, loc *time.Location, err error) {
+	bucket = a.Bucket
+	if bucket == "" {
+		if bucket, err = RetentionBucket(r.bucket, DefaultAggregateRetention); err != nil {
+			return "", nil, fmt.Errorf("%w: %w", ErrInvalidInput, err)
+		}
+	}
+	loc = a.Location
+	if loc == nil {
+		if loc, err = time.LoadLocation(DefaultLocation); err != nil {
+			return "", nil, err
+		}
+	}
+	return bucket, loc, nil
+}
+
+// Step is the length of the periods consumption is summed over.
+type Step int
+
+// Steps, on the town's local calendar.
+const (
+	StepHour Step = iota
+	StepDay
+	StepMonth
+	StepYear
+)
+
+func (s Step) String() string {
+	switch s {
+	case StepHour:
+		return "hour"
+	case StepDay:
+		return "day"
+	case StepMonth:
+		return "month"
+	case StepYear:
+		return "year"
+	}
+	return fmt.Sprintf("Step(%d)", int(s))
+}
+
+// PeriodStart returns the start of the period of step that t falls in, on
+// loc's calendar: the hour, local midnight, the first of the month or of
+// January.
+func PeriodStart(t time.Time, step Step, loc *time.Location) time.Time {
+	l := t.In(loc)
+	switch step {
+	case StepDay:
+		return time.Date(l.Year(), l.Month(), l.Day(), 0, 0, 0, 0, loc)
+	case StepMonth:
+		return time.Date(l.Year(), l.Month(), 1, 0, 0, 0, 0, loc)
+	case StepYear:
+		return time.Date(l.Year(), time.January, 1, 0, 0, 0, 0, loc)
+	}
+	return t.Truncate(time.Hour).In(loc)
+}
+
+// periodEnd returns the start of the next period after the one starting at
+// start.
+func periodEnd(start time.Time, step Step) time.Time {
+	switch step {
+	case StepDay:
+		return start.AddDate(0, 0, 1)
+	case StepMonth:
+		return start.AddDate(0, 1, 0)
+	case StepYear:
+		return start.AddDate(1, 0, 0)
+	}
+	return start.Add(time.Hour)
+}
+
+// Period is the consumption of one period.
+type Period struct {
+	Start, End time.Time // local calendar, End excluded
+	KWh        float64
+	// Hours is how many hourly aggregates were summed: a complete local
+	// day has End.Sub(Start)/time.Hour of them (23 or 25 on the days
+	// summer time starts or ends); fewer means a gap in the data.
+	Hours int
+}
+
+// Complete reports whether every hour of the period has an aggregate.
+func (p Period) Complete() bool { return p.Hours >= int(p.End.Sub(p.Start)/time.Hour) }
+
+// Rollup sums hourly consumption (points stamped with the hour's start, in
+// kWh) over the periods of step on loc's calendar, in time order; a period
+// without any hourly point is left out.
+func Rollup(hours []Point, step Step, loc *time.Location) []Period {
+	byStart := map[time.Time]*Period{}
+	for _, p := range hours {
+		s := PeriodStart(p.Time, step, loc)
+		per := byStart[s]
+		if per == nil {
+			per = &Period{Start: s, End: periodEnd(s, step)}
+			byStart[s] = per
+		}
+		per.KWh += p.Value
+		per.Hours++
+	}
+	out := make([]Period, 0, len(byStart))
+	for _, s := range slices.SortedFunc(maps.Keys(byStart), time.Time.Compare) {
+		out = append(out, *byStart[s])
+	}
+	return out
+}
+
+// SiteHours is the hourly consumption of each building, by site: points
+// stamped with the hour's start (UTC), in kWh, in time order, one per hour
+// (the meters of a site summed).
+type SiteHours map[string][]Point
+
+// Sites returns the sites in order.
+func (h SiteHours) Sites() []string { return slices.Sorted(maps.Keys(h)) }
+
+// Estate returns the hourly consumption of all the buildings together.
+func (h SiteHours) Estate() []Point {
+	sum := map[time.Time]float64{}
+	for _, pts := range h {
+		for _, p := range pts {
+			sum[p.Time.UTC()] += p.Value
+		}
+	}
+	return sortedPoints(sum)
+}
+
+func sortedPoints(m map[time.Time]float64) []Point {
+	out := make([]Point, 0, len(m))
+	for _, t := range slices.SortedFunc(maps.Keys(m), time.Time.Compare) {
+		out = append(out, Point{Time: t, Value: m[t]})
+	}
+	return out
+}
+
+// between returns the points with from <= Time < to.
+func between(pts []Point, from, to time.Time) []Point {
+	var out []Point
+	for _, p := range pts {
+		if !p.Time.Before(from) && p.Time.Before(to) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func sum(pts []Point) float64 {
+	var s float64
+	for _, p := range pts {
+		s += p.Value
+	}
+	return s
+}
+
+// energyField returns the aggregate field holding a meter's consumption in
+// an hour and the factor to kWh: <q>_delta of the sensor's first index
+// quantity in Wh, kWh or J.
+func energyField(s registryapi.Sensor) (string, float64, error) {
+	for _, q := range s.Quantities {
+		if q.AggregationKind() != registryapi.AggregationIndex {
+			continue
+		}
+		switch q.Unit {
+		case "Wh":
+			return q.Name + "_delta", 1e-3, nil
+		case "kWh":
+			return q.Name + "_delta", 1, nil
+		case "J":
+			return q.Name + "_delta", 1 / 3.6e6, nil
+		}
+	}
+	return "", 0, fmt.Errorf("sensor %s has no energy index quantity (Wh, kWh, J): %w", s.ID, ErrInvalidInput)
+}
+
+// EnergyHours reads the hourly consumption of the meters among sensors,
+// between from and to (hours starting in [from, to)), from the gateway's
+// aggregates (energy_agg, window "1h", the <q>_delta field of each
+// sensor's index quantity, converted to kWh), summed per site. The site of
+// an hour is the aggregate's own site tag — where the meter was then —, or
+// the entry's Site when the tag is missing.
+//
+// InfluxDB 1.8 answers range() with its stop included
+// (influxdata/influxdb#19966): the hour starting at to is dropped here.
+//
+// Every sensor given is summed: pass the buildings' main meters only, not
+// their sub-meters as well (see MainMeters), or a building counts twice.
+func (r *Reader) EnergyHours(ctx context.Context, agg Aggregates, sensors []registryapi.Sensor, from, to time.Time) (SiteHours, error) {
+	if !to.After(from) {
+		return nil, fmt.Errorf("dashboards: energy over [%v, %v): %w", from, to, ErrInvalidInput)
+	}
+	bucket, _, err := agg.resolve(r)
+	if err != nil {
+		return nil, fmt.Errorf("dashboards: energy: %w", err)
+	}
+	type meter struct {
+		site   string
+		factor float64
+	}
+	meters := map[string]meter{} // by "sensor\x00field"
+	var conds []string
+	for _, s := range sensors {
+		if !sensorRE.MatchString(s.ID) {
+			return nil, fmt.Errorf("dashboards: energy: sensor %q: %w", s.ID, ErrInvalidInput)
+		}
+		field, factor, err := energyField(s)
+		if err != nil {
+			return nil, fmt.Errorf("dashboards: energy: %w", err)
+		}
+		meters[s.ID+"\x00"+field] = meter{site: s.Site, factor: factor}
+		conds = append(conds, fmt.Sprintf("(r.sensor == %s and r._field == %s)", fluxString(s.ID), fluxString(field)))
+	}
+	out := SiteHours{}
+	if len(conds) == 0 {
+		return out, nil
+	}
+	q := fmt.Sprintf(`from(bucket: %s)
+  |> range(start: %s, stop: %s)
+  |> filter(fn: (r) => r._measurement == "energy_agg" and r.window == "1h")
+  |> filter(fn: (r) => %s)
+  |> keep(columns: ["_time", "_value", "_field", "sensor", "site"])`,
+		fluxString(bucket), from.UTC().Format(time.RFC3339), to.UTC().Format(time.RFC3339), strings.Join(conds, " or "))
+	res, err := r.q.Query(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("dashboards: energy: %w", err)
+	}
+	defer res.Close()
+	bySite := map[string]map[time.Time]float64{}
+	for res.Next() {
+		rec := res.Record()
+		v, ok := number(rec.Value())
+		if !ok || !rec.Time().Before(to) { // InfluxDB 1.8's range includes its stop
+			continue
+		}
+		id, _ := rec.ValueByKey("sensor").(string)
+		m, ok := meters[id+"\x00"+rec.Field()]
+		if !ok {
+			continue
+		}
+		site, _ := rec.ValueByKey("site").(string)
+		if site == "" {
+			site = m.site
+		}
+		if bySite[site] == nil {
+			bySite[site] = map[time.Time]float64{}
+		}
+		bySite[site][rec.Time().UTC()] += v * m.factor
+	}
+	if err := res.Err(); err != nil {
+		return nil, fmt.Errorf("dashboards: energy: %w", err)
+	}
+	for site, hours := range bySite {
+		out[site] = sortedPoints(hours)
+	}
+	return out, nil
+}
+
+// MainMeters returns the energy sensors among sensors that meter a whole
+// building: category energy, and a "meter" tag empty, "general" or "main"
+// (the register's sub-meters carry another one).
+func MainMeters(sensors []registryapi.Sensor) []registryapi.Sensor {
+	var out []registryapi.Sensor
+	for _, s := range sensors {
+		if s.Category != registryapi.CategoryEnergy {
+			continue
+		}
+		switch s.Tags["meter"] {
+		case "", "general", "main":
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// Consumption is the consumption of the buildings and of the whole estate
+// per period.
+type Consumption struct {
+	Step      Step
+	Buildings []BuildingConsumption // by site
+	Estate    []Period              // all the buildings together
+}
+
+// BuildingConsumption is the consumption of one building (site) per
+// period.
+type BuildingConsumption struct {
+	Site    string
+	Periods []Period
+}
+
+// ConsumptionOf rolls hourly consumption up per step on loc's calendar.
+func ConsumptionOf(h SiteHours, step Step, loc *time.Location) Consumption {
+	c := Consumption{Step: step, Estate: Rollup(h.Estate(), step, loc)}
+	for _, site := range h.Sites() {
+		c.Buildings = append(c.Buildings, BuildingConsumption{Site: site, Periods: Rollup(h[site], step, loc)})
+	}
+	return c
+}
+
+// Consumption returns the kWh of each building (site) and of the whole
+// estate per hour, day, month or year of the town's calendar, between from
+// and to, read from the gateway's hourly aggregates (see EnergyHours). from
+// and to are moved out to the start of their periods, so that the first
+// and last periods are whole ones (a month asked from the 10th starts on
+// the 1st).
+func (r *Reader) Consumption(ctx context.Context, agg Aggregates, sensors []registryapi.Sensor, from, to time.Time, step Step) (Consumption, error) {
+	_, loc, err := agg.resolve(r)
+	if err != nil {
+		return Consumption{}, fmt.Errorf("dashboards: consumption: %w", err)
+	}
+	if step < StepHour || step > StepYear {
+		return Consumption{}, fmt.Errorf("dashboards: consumption: %v: %w", step, ErrInvalidInput)
+	}
+	from = PeriodStart(from, step, loc)
+	if s := PeriodStart(to, step, loc); !s.Equal(to) {
+		to = periodEnd(s, step)
+	}
+	agg.Location = loc
+	h, err := r.EnergyHours(ctx, agg, sensors, from, to)
+	if err != nil {
+		return Consumption{}, err
+	}
+	return ConsumptionOf(h, step, loc), nil
+}
