@@ -6,10 +6,11 @@
 //
 // Markers are coloured by identifiability (DTPR colours, the CSS classes
 // ident-…) and carry a letter that the legend explains. Each marker is a
-// focusable button named "name – identifiability"; Enter or a click opens
-// its popup (name, identifiability in words, link to the entry), which
-// takes the focus; Escape (Leaflet's closeOnEscapeKey) closes it and the
-// focus goes back to the marker.
+// focusable button named "name – identifiability – letter L" (the letter
+// it shows, hidden from screen readers); Enter or a click opens its popup
+// (name, identifiability in words, link to the entry), which takes the
+// focus; Escape (Leaflet's closeOnEscapeKey) closes it and the focus goes
+// back to the marker.
 (function () {
   'use strict';
 
@@ -89,15 +90,21 @@
     map.fitBounds(bounds, { padding: [24, 24], maxZoom: 18 });
   }
   data.markers.forEach(function (m) {
+    // The letter repeats, for the eye, what the marker's name says in
+    // words: hidden from assistive technologies, as the legend's.
+    var letter = text('span', 'map-mark-text', m.mark);
+    letter.setAttribute('aria-hidden', 'true');
     var icon = L.divIcon({
       className: 'map-marker ' + m.class,
-      html: text('span', 'map-mark-text', m.mark),
+      html: letter,
       iconSize: [28, 28],
       iconAnchor: [14, 14],
       popupAnchor: [0, -14]
     });
-    var parts = (labels.marker || '%s – %s').split('%s');
-    var label = parts[0] + m.name + (parts[1] || '') + m.words + (parts[2] || '');
+    // The name ends with the marker's visible letter, so that a person
+    // who speaks to the computer can name the marker by what they see.
+    var parts = (labels.marker || '%s – %s – %s').split('%s');
+    var label = parts[0] + m.name + (parts[1] || '') + m.words + (parts[2] || '') + m.mark + (parts[3] || '');
     var marker = L.marker([m.lat, m.lon], { icon: icon, title: label, keyboard: true, riseOnHover: true });
     marker.bindPopup(popupContent(m));
     marker.addTo(map);
