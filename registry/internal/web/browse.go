@@ -152,6 +152,14 @@ func (s listState) params() string {
 	return b.String()
 }
 
+// mapURL is the map of the same selection (its filters and search; the
+// map has no sort or pages).
+func (s listState) mapURL() string {
+	m := s
+	m.sort, m.order, m.page, m.per = sortName, orderAsc, 1, DefaultPerPage
+	return MapPath + "?lang=" + s.lang + m.params()
+}
+
 func (s listState) filtered() bool {
 	return s.q != "" || len(s.sel) > 0
 }
@@ -250,6 +258,7 @@ type listPageView struct {
 	Pages            []pageLink
 	Prev, Next       string
 	ClearURL         string
+	MapURL           string // the same entries on the map
 	Filtered         bool
 	Empty            bool // nothing is published at all
 }
@@ -589,6 +598,7 @@ func (l localizer) browse(sensors []registryapi.Sensor, q Query, loc *time.Locat
 	}
 	clear := listState{lang: l.lang, sort: st.sort, order: st.order, page: 1, per: st.per}
 	v.ClearURL = clear.url()
+	v.MapURL = st.mapURL()
 	return v, st
 }
 

@@ -177,6 +177,7 @@ type mapView struct {
 	Summary, Unplaced, Note string
 	Legend                  []mapLegendItem
 	List                    listView
+	ListURL                 string // the same entries in the list
 }
 
 // position is where an entry's marker goes: its point, or the centre of
@@ -201,6 +202,10 @@ func position(s registryapi.Sensor) (lat, lon float64, ok bool) {
 
 func (l localizer) mapView(m Map) (mapView, error) {
 	v := mapView{Action: MapPath, Lang: l.lang, Q: m.Filter.Q, Reset: l.link(MapPath), List: l.list(m.Sensors)}
+	v.ListURL = l.link(SensorsPath)
+	if q := m.Filter.Query().Encode(); q != "" {
+		v.ListURL += "&" + strings.ReplaceAll(q, "+", "%20")
+	}
 	opts := func(values, selected []string, label func(string) string) []mapOption {
 		out := []mapOption{{Value: "", Label: l.T("map.filter.all"), Selected: len(selected) == 0}}
 		for _, val := range values {
