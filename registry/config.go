@@ -13,6 +13,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/civisens/civisens/registry/internal/httpapi"
 	"github.com/civisens/civisens/registry/internal/opendata"
 )
 
@@ -110,6 +111,15 @@ type config struct {
 	// tiles only, the OpenStreetMap contributors.
 	MapTiles       string
 	MapAttribution string
+
+	// The dashboards (dashboards_config.go). DashboardsTemperatureSensor
+	// is the sensor id whose temperature gives the energy dashboard's
+	// degree days; empty: the first air sensor (by id) with temperature
+	// aggregates.
+	// AASQAURL is the regional AASQA's official air quality index page;
+	// default Atmo France's.
+	DashboardsTemperatureSensor string
+	AASQAURL                    string
 }
 
 // secret is a value that logs redacted.
@@ -149,6 +159,8 @@ func (c config) LogValue() slog.Value {
 		slog.Any("demo_bridge_password", c.DemoBridgePassword),
 		slog.String("max_body_size", c.MaxBodySize),
 		slog.String("map_tiles", c.MapTiles),
+		slog.String("dashboards_temperature_sensor", c.DashboardsTemperatureSensor),
+		slog.String("aasqa_url", c.AASQAURL),
 	)
 }
 
@@ -208,6 +220,7 @@ func (c config) Validate() error {
 	c.validateOpenData(bad)
 	c.validateProvision(bad)
 	c.validateMap(bad)
+	c.validateDashboards(bad)
 	return errors.Join(errs...)
 }
 
@@ -243,6 +256,8 @@ func options(c *config) []option {
 		{"max-body-size", "REGISTRY_MAX_BODY_SIZE", "size", defaultMaxBodySize, "largest request body but an import's (413 beyond)", &c.MaxBodySize, nil},
 		{"map-tiles", "REGISTRY_MAP_TILES", "url", defaultMapTiles, "URL template of the map's OpenStreetMap-compatible tile server ({z}, {x}, {y}, optional {s})", &c.MapTiles, nil},
 		{"map-attribution", "REGISTRY_MAP_ATTRIBUTION", "html", "", "credit of the map's tiles (HTML); default: OpenStreetMap's, for the default tiles", &c.MapAttribution, nil},
+		{"dashboards-temperature-sensor", "REGISTRY_DASHBOARDS_TEMPERATURE_SENSOR", "id", "", "sensor whose hourly temperature gives the energy dashboard's degree days; empty: the first air sensor (by id) with temperature aggregates", &c.DashboardsTemperatureSensor, nil},
+		{"aasqa-url", "REGISTRY_AASQA_URL", "url", "", "the regional AASQA's official air quality index, linked from the air dashboard; empty: " + httpapi.DefaultAASQAURL, &c.AASQAURL, nil},
 	}
 }
 

@@ -92,15 +92,16 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	rlog.Info("reading latest readings from InfluxDB", "url", cfg.InfluxURL, "bucket", bucket)
 
 	// + licence, publisher, import size (opendata_config.go); territory,
-	// body size (provision_config.go); map tiles (map_config.go).
-	h, err := httpapi.NewHandler(cfg.mapDeps(cfg.provisionDeps(cfg.openDataDeps(httpapi.Deps{
+	// body size (provision_config.go); map tiles (map_config.go); dashboards
+	// (dashboards_config.go).
+	h, err := httpapi.NewHandler(cfg.dashboardDeps(cfg.mapDeps(cfg.provisionDeps(cfg.openDataDeps(httpapi.Deps{
 		Sensors:   st,
 		Accounts:  st, // accounts, sessions, API tokens
 		Readings:  dashboards.NewReader(influx.QueryAPI(cfg.InfluxOrg), bucket),
 		PublicURL: cfg.PublicURL,
 		Log:       log,
 		Location:  loc,
-	}))))
+	})))))
 	if err != nil {
 		return err
 	}

@@ -16,6 +16,9 @@
 //     request;
 //   - the technicians' provisioning pages under /staff/sensors, over the
 //     same service (staff_pages.go), and their one script;
+//   - the dashboards under /dashboards (dashboards_pages.go): air quality
+//     and parking for the public, energy, décret tertiaire and street
+//     lighting for energy managers, read from the gateway's aggregates;
 //   - /healthz, and the stylesheet.
 //
 // routes.go lists every route. Errors become RFC 9457 problem bodies
@@ -121,6 +124,8 @@ type Deps struct {
 
 	// Map is the map page's tile server and Leaflet (mapview.go).
 	Map MapDeps
+	// Dashboards configures the dashboards (dashboards_pages.go).
+	Dashboards DashboardDeps
 }
 
 type handler struct {
@@ -136,6 +141,7 @@ type handler struct {
 	reports         *reportsState // reports.go, quality.go
 	prov            *provisioning // provision.go
 	maps            mapState      // mapview.go
+	dash            dashState     // dashboards_pages.go
 }
 
 // NewHandler builds the registry's HTTP handler.
@@ -176,6 +182,7 @@ func NewHandler(d Deps) (http.Handler, error) {
 	}
 	h.reports = newReportsState(d)
 	h.prov = newProvisioning(d)
+	h.dash = newDashState(d)
 	if h.maps, err = newMapState(d.Map); err != nil {
 		return nil, fmt.Errorf("httpapi: %w", err)
 	}

@@ -38,6 +38,7 @@ func (h *handler) routes(e *gin.Engine) {
 	h.reportRoutes(e)
 	h.qualityRoutes(e)
 	h.staffPageRoutes(e) // technicians' provisioning pages and their script (staff_pages.go)
+	h.dashboardRoutes(e) // /dashboards: air and parking public, energy, tertiary, lighting for energy managers (dashboards_pages.go)
 
 	e.NoRoute(h.notFound)
 	e.NoMethod(h.methodNotAllowed)

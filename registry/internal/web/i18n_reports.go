@@ -24,6 +24,9 @@ func catalogue() map[string]map[string]string {
 	for lang, msgs := range browseCatalogue() { // i18n_browse.go
 		maps.Copy(c[lang], msgs)
 	}
+	for lang, msgs := range dashCatalogue() { // i18n_dash.go
+		maps.Copy(c[lang], msgs)
+	}
 	return c
 }
 

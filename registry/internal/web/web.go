@@ -73,7 +73,7 @@ func New(loc *time.Location) (*Pages, error) {
 	for _, name := range []string{"home", "list", "entry", "notfound", "error", "login", "denied", "accounts", "tokens", "password",
 		"report_new", "report_thanks", "report_notfound", "report", "admin_reports", "admin_report", "quality",
 		"provision_list", "provision_new", "provision_form", "provision_duplicate", "provision_entry",
-		"about", "report_follow", "map"} {
+		"about", "report_follow", "map", "dash", "dash_index"} {
 		t, err := template.New(name).Funcs(template.FuncMap{
 			"contactData": func(l localizer, c contactView) contactData { return contactData{l, c} },
 		}).ParseFS(templateFS, "templates/layout.html", "templates/provision_fields.html", "templates/"+name+".html")

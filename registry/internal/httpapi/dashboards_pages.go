@@ -1,0 +1,580 @@
+package httpapi
+
+// The dashboards (issue 7) under /dashboards: the index (public), air
+// quality and parking (public, open-data sensors only), and the energy
+// managers' energy, décret tertiaire and street lighting dashboards
+// (energy_manager or administrator). Each reads InfluxDB through package
+// dashboards — the gateway's aggregates — once per request, within
+// DashboardDeps.Timeout; package web lays the figures out. Every
+// dashboard takes from and to (YYYY-MM-DD, both included); each chart's
+// numbers are downloadable with ?format=csv&chart=<name>. Bad parameters
+// give the page with a notice, never an error status; an InfluxDB failure
+// gives the page saying the readings are unavailable.
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"maps"
+	"math"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/civisens/civisens/dashboards"
+	"github.com/civisens/civisens/registry/internal/auth"
+	"github.com/civisens/civisens/registry/internal/web"
+	"github.com/civisens/civisens/registry/registryapi"
+)
+
+// DashboardReadings is what the dashboards read of InfluxDB;
+// *dashboards.Reader has it. When Deps.Readings lacks it, the dashboards
+// say that the readings are unavailable.
+type DashboardReadings interface {
+	EnergyHours(ctx context.Context, agg dashboards.Aggregates, sensors []registryapi.Sensor, from, to time.Time) (dashboards.SiteHours, error)
+	Temperatures(ctx context.Context, agg dashboards.Aggregates, sensor registryapi.Sensor, quantity string, from, to time.Time) ([]dashboards.TemperatureHour, error)
+	AirHourly(ctx context.Context, retention string, from, to time.Time) ([]dashboards.AirSeries, error)
+	ParkingOf(ctx context.Context, retention string, from, to time.Time, loc *time.Location, keep func(string) bool) ([]dashboards.ParkingZone, error)
+	Overstays(ctx context.Context, retention string, from, to time.Time, maxStay time.Duration) ([]dashboards.Stay, error)
+	Lighting(ctx context.Context, retention string, from, to time.Time, opts dashboards.LightingOptions) (dashboards.LightingReport, error)
+	LightingDrift(ctx context.Context, retention string, at time.Time, opts dashboards.LightingOptions) ([]dashboards.PowerDrift, error)
+}
+
+// DashboardDeps configures the dashboards. Its zero value means the
+// defaults.
+type DashboardDeps struct {
+	// TemperatureSensor is the id of the sensor whose hourly temperature
+	// aggregates give the degree days of the energy dashboard's weather
+	// correction; empty: the published air sensors with a "temperature"
+	// quantity, by id, the first that has aggregates in the period.
+	TemperatureSensor string
+	// AASQAURL is the page of the regional AASQA's official air quality
+	// index, linked from the air dashboard; default DefaultAASQAURL.
+	AASQAURL string
+	// Timeout bounds the InfluxDB queries of one dashboard; default 10 s.
+	Timeout time.Duration
+}
+
+// DefaultAASQAURL is Atmo France's site, which leads to every region's
+// AASQA.
+const DefaultAASQAURL = "https://www.atmo-france.org/"
+
+// Tags of the energy meters' entries that hold the décret tertiaire
+// reference, until the register has fields for it: the reference year
+// (2010 to 2029) and, optionally, its consumption in kWh (otherwise
+// computed from that year's aggregates).
+const (
+	TertiaryReferenceYearTag = "tertiary_reference_year"
+	TertiaryReferenceKWhTag  = "tertiary_reference_kwh"
+)
+
+// Default ranges, in days up to yesterday.
+const (
+	dashDefaultDays       = 30
+	dashPublicDefaultDays = 7
+	defaultMaxStay        = 2 * time.Hour
+)
+
+type dashState struct {
+	deps DashboardDeps
+	loc  *time.Location
+}
+
+func newDashState(d Deps) dashState {
+	s := dashState{deps: d.Dashboards, loc: d.Location}
+	if s.loc == nil {
+		s.loc = time.UTC
+	}
+	if s.deps.AASQAURL == "" {
+		s.deps.AASQAURL = DefaultAASQAURL
+	}
+	if s.deps.Timeout <= 0 {
+		s.deps.Timeout = 10 * time.Second
+	}
+	return s
+}
+
+var energyRoles = []auth.Role{auth.RoleEnergyManager, auth.RoleAdministrator}
+
+func (h *handler) dashboardRoutes(e *gin.Engine) {
+	energy := h.require(energyRoles...)
+	e.GET(web.DashboardsPath, h.pageDashboards)
+	e.GET(web.DashAirPath, h.pageDashAir)
+	e.GET(web.DashParkingPath, h.pageDashParking)
+	e.GET(web.DashEnergyPath, energy, h.pageDashEnergy)
+	e.GET(web.DashTertiaryPath, energy, h.pageDashTertiary)
+	e.GET(web.DashLightingPath, energy, h.pageDashLighting)
+}
+
+func (h *handler) pageDashboards(c *gin.Context) {
+	r := request(c)
+	p, ok := principal(c)
+	var buf bytes.Buffer
+	if err := h.pages.DashboardsIndex(&buf, r, ok && p.Is(energyRoles...)); err != nil {
+		h.fail(c, err)
+		return
+	}
+	writePage(c, http.StatusOK, r, buf.Bytes())
+}
+
+// dashReader returns the InfluxDB reader of the dashboards, nil without.
+func (h *handler) dashReader() DashboardReadings {
+	dr, _ := h.readings.(DashboardReadings)
+	return dr
+}
+
+// dashCommon reads the range of a dashboard.
+func (h *handler) dashCommon(c *gin.Context, defaultDays int) web.DashCommon {
+	now := h.reports.now()
+	rg, notice := web.ParseDashRange(strings.TrimSpace(c.Query("from")), strings.TrimSpace(c.Query("to")), now, h.dash.loc, defaultDays)
+	d := web.DashCommon{Range: rg, Now: now, Keep: url.Values{}}
+	if notice != "" {
+		d.Notices = append(d.Notices, notice)
+	}
+	return d
+}
+
+// dashFailed logs a failed read (once a minute at most) and marks the
+// page unavailable.
+func (h *handler) dashFailed(d *web.DashCommon, what string, err error) {
+	if ok, suppressed := h.readingsErrors.allow(time.Now()); ok {
+		h.log.Warn("dashboard readings unavailable", "dashboard", what, "err", err, "suppressed", suppressed)
+	}
+	d.Unavailable = true
+}
+
+// serveDash answers a dashboard: the CSV of a chart for format=csv and a
+// known chart, the page otherwise (with a notice for an unknown chart).
+func (h *handler) serveDash(c *gin.Context, r web.Request, name string, d web.DashCommon, page web.DashPage) {
+	if c.Query("format") == "csv" {
+		chart := c.Query("chart")
+		if page.HasChart(chart) {
+			var buf bytes.Buffer
+			if err := h.pages.DashboardCSV(&buf, page, chart); err != nil {
+				h.fail(c, err)
+				return
+			}
+			writeDashCSV(c, fmt.Sprintf("%s-%s-%s-%s.csv", name, chart, d.Range.From.Format(time.DateOnly), d.Range.To.AddDate(0, 0, -1).Format(time.DateOnly)), buf.Bytes())
+			return
+		}
+		h.pages.DashNotice(r, &page, "dash.err.chart")
+	}
+	var buf bytes.Buffer
+	if err := h.pages.Dashboard(&buf, r, page); err != nil {
+		h.fail(c, err)
+		return
+	}
+	writePage(c, http.StatusOK, r, buf.Bytes())
+}
+
+func writeDashCSV(c *gin.Context, filename string, body []byte) {
+	c.Header("Content-Disposition", `attachment; filename="`+filename+`"`)
+	c.Header("Cache-Control", "no-cache")
+	if _, staff := principal(c); staff {
+		c.Header("Cache-Control", "private, no-store")
+	}
+	c.Data(http.StatusOK, "text/csv; charset=utf-8", body)
+}
+
+// openSensors returns the published sensors of category whose data are
+// open, and the set of their ids.
+func (h *handler) openSensors(ctx context.Context, category string) ([]registryapi.Sensor, map[string]bool, error) {
+	all, err := h.published(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	var out []registryapi.Sensor
+	ids := map[string]bool{}
+	for _, s := range all {
+		if s.Category == category && s.OpenData {
+			out = append(out, s)
+			ids[s.ID] = true
+		}
+	}
+	return out, ids, nil
+}
+
+func (h *handler) pageDashAir(c *gin.Context) {
+	r := request(c)
+	d := web.AirData{DashCommon: h.dashCommon(c, dashPublicDefaultDays), AASQAURL: h.dash.deps.AASQAURL}
+	rd := h.dashReader()
+	_, open, err := h.openSensors(c.Request.Context(), registryapi.CategoryAir)
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	if rd == nil {
+		d.Unavailable = true
+	} else {
+		ctx, cancel := context.WithTimeout(c.Request.Context(), h.dash.deps.Timeout)
+		defer cancel()
+		rg := d.Range
+		// From 7 hours before, for the 8-hour means of ozone.
+		series, err := rd.AirHourly(ctx, dashboards.AggregateRetention, rg.From.Add(-7*time.Hour), rg.To)
+		if err != nil {
+			h.dashFailed(&d.DashCommon, "air", err)
+		} else {
+			series = slices.DeleteFunc(series, func(s dashboards.AirSeries) bool { return !open[s.Sensor] })
+			days := dashboards.DailyAir(series, h.dash.loc)
+			d.Days = slices.DeleteFunc(days, func(a dashboards.AirDay) bool { return a.Date.Before(rg.From) || !a.Date.Before(rg.To) })
+			d.Exceedances = dashboards.WHOExceedances(d.Days)
+			for _, s := range series {
+				s.Points = slices.DeleteFunc(slices.Clone(s.Points), func(p dashboards.Point) bool { return p.Time.Before(rg.From) || !p.Time.Before(rg.To) })
+				d.Hourly = append(d.Hourly, s)
+			}
+		}
+	}
+	h.serveDash(c, r, "air", d.DashCommon, h.pages.AirDashboard(r, d))
+}
+
+func (h *handler) pageDashParking(c *gin.Context) {
+	r := request(c)
+	d := web.ParkingData{DashCommon: h.dashCommon(c, dashPublicDefaultDays), MaxStay: defaultMaxStay}
+	if s := strings.TrimSpace(c.Query("max_stay")); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > 7*24*60 {
+			d.Notices = append(d.Notices, "dash.err.maxstay")
+		} else {
+			d.MaxStay = time.Duration(n) * time.Minute
+			d.Keep.Set("max_stay", s)
+		}
+	}
+	sensors, open, err := h.openSensors(c.Request.Context(), registryapi.CategoryParking)
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	rd := h.dashReader()
+	if rd == nil {
+		d.Unavailable = true
+	} else {
+		ctx, cancel := context.WithTimeout(c.Request.Context(), h.dash.deps.Timeout)
+		defer cancel()
+		rg := d.Range
+		zones, err := rd.ParkingOf(ctx, dashboards.AggregateRetention, rg.From, rg.To, h.dash.loc, func(id string) bool { return open[id] })
+		if err != nil {
+			h.dashFailed(&d.DashCommon, "parking", err)
+		}
+		d.Zones = zones
+		// Overstays from the raw readings, kept where each entry's
+		// retention says.
+		retentions := map[string]bool{}
+		for _, s := range sensors {
+			retentions[s.Retention] = true
+		}
+		for _, ret := range slices.Sorted(maps.Keys(retentions)) {
+			if d.Unavailable {
+				break
+			}
+			stays, err := rd.Overstays(ctx, ret, rg.From, rg.To, d.MaxStay)
+			if err != nil {
+				h.dashFailed(&d.DashCommon, "parking", err)
+				break
+			}
+			for _, s := range stays {
+				if open[s.Sensor] {
+					d.Overstays = append(d.Overstays, s)
+				}
+			}
+		}
+		slices.SortFunc(d.Overstays, func(a, b dashboards.Stay) int { return a.Start.Compare(b.Start) })
+	}
+	h.serveDash(c, r, "parking", d.DashCommon, h.pages.ParkingDashboard(r, d))
+}
+
+func (h *handler) pageDashLighting(c *gin.Context) {
+	r := request(c)
+	d := web.LightingData{DashCommon: h.dashCommon(c, dashPublicDefaultDays)}
+	all, err := h.published(c.Request.Context())
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	opts := dashboards.LightingOptions{Location: h.dash.loc, MaxPowerW: map[string]float64{}}
+	var n int
+	for _, s := range all {
+		if s.Category != registryapi.CategoryLighting {
+			continue
+		}
+		opts.Lat += s.Location.Lat
+		opts.Lon += s.Location.Lon
+		n++
+		for _, q := range s.Quantities {
+			if q.Name == "power" && q.Max != nil {
+				opts.MaxPowerW[s.ID] = *q.Max
+			}
+		}
+	}
+	if n > 0 {
+		opts.Lat, opts.Lon = opts.Lat/float64(n), opts.Lon/float64(n)
+	}
+	d.Lat, d.Lon = opts.Lat, opts.Lon
+	rd := h.dashReader()
+	if rd == nil {
+		d.Unavailable = true
+	} else {
+		ctx, cancel := context.WithTimeout(c.Request.Context(), h.dash.deps.Timeout)
+		defer cancel()
+		rep, err := rd.Lighting(ctx, dashboards.AggregateRetention, d.Range.From, d.Range.To, opts)
+		if err != nil {
+			h.dashFailed(&d.DashCommon, "lighting", err)
+		}
+		d.Report = rep
+		if !d.Unavailable {
+			if d.Drifts, err = rd.LightingDrift(ctx, dashboards.AggregateRetention, d.Range.To, opts); err != nil {
+				h.dashFailed(&d.DashCommon, "lighting", err)
+			}
+		}
+	}
+	h.serveDash(c, r, "lighting", d.DashCommon, h.pages.LightingDashboard(r, d))
+}
+
+// energyMeters returns the buildings' main meters among the published
+// entries, their sites in order, their floor areas, and all the entries.
+func (h *handler) energyMeters(ctx context.Context) (meters []registryapi.Sensor, sites []string, areas map[string]float64, all []registryapi.Sensor, err error) {
+	all, err = h.published(ctx)
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	meters = dashboards.MainMeters(all)
+	for _, m := range meters {
+		if !slices.Contains(sites, m.Site) {
+			sites = append(sites, m.Site)
+		}
+	}
+	slices.Sort(sites)
+	if areas, err = dashboards.FloorAreas(meters); err != nil {
+		h.log.Warn("floor areas", "err", err)
+		areas, err = map[string]float64{}, nil
+	}
+	return meters, sites, areas, all, nil
+}
+
+// temperatureSensors are the candidate sensors of the degree days: the
+// configured one, or the published air sensors with a temperature
+// quantity, by id (the first with data is used).
+func (h *handler) temperatureSensors(all []registryapi.Sensor) []registryapi.Sensor {
+	hasTemp := func(s registryapi.Sensor) bool {
+		return slices.ContainsFunc(s.Quantities, func(q registryapi.Quantity) bool { return q.Name == "temperature" })
+	}
+	var out []registryapi.Sensor
+	for _, s := range all {
+		switch {
+		case h.dash.deps.TemperatureSensor != "":
+			if s.ID == h.dash.deps.TemperatureSensor && hasTemp(s) {
+				return []registryapi.Sensor{s}
+			}
+		case s.Category == registryapi.CategoryAir && hasTemp(s):
+			out = append(out, s)
+		}
+	}
+	slices.SortFunc(out, func(a, b registryapi.Sensor) int { return strings.Compare(a.ID, b.ID) })
+	return out
+}
+
+func pointsBetween(pts []dashboards.Point, from, to time.Time) []dashboards.Point {
+	var out []dashboards.Point
+	for _, p := range pts {
+		if !p.Time.Before(from) && p.Time.Before(to) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func (h *handler) pageDashEnergy(c *gin.Context) {
+	r := request(c)
+	loc := h.dash.loc
+	d := web.EnergyData{DashCommon: h.dashCommon(c, dashDefaultDays)}
+	meters, sites, areas, all, err := h.energyMeters(c.Request.Context())
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	d.Sites, d.Areas = sites, areas
+	if site := c.Query("site"); site != "" {
+		if slices.Contains(sites, site) {
+			d.Site = site
+			d.Keep.Set("site", site)
+		} else {
+			d.Notices = append(d.Notices, "dash.err.site")
+		}
+	}
+	step, ok := web.ParseStep(c.Query("step"))
+	if !ok {
+		d.Notices = append(d.Notices, "dash.err.step")
+	} else if s := c.Query("step"); s != "" {
+		d.Keep.Set("step", s)
+	}
+	d.Step = step
+	rg := d.Range
+	day := rg.To.AddDate(0, 0, -1)
+	if s := strings.TrimSpace(c.Query("day")); s != "" {
+		t, err := time.ParseInLocation(time.DateOnly, s, loc)
+		if err != nil || t.Year() < 2000 || t.After(d.Now.AddDate(1, 0, 0)) {
+			d.Notices = append(d.Notices, "dash.err.day")
+		} else {
+			day = t
+		}
+	}
+	d.LoadCurve.Day = day
+	rd := h.dashReader()
+	if rd == nil {
+		d.Unavailable = true
+		h.serveDash(c, r, "energy", d.DashCommon, h.pages.EnergyDashboard(r, d))
+		return
+	}
+	ctx, cancel := context.WithTimeout(c.Request.Context(), h.dash.deps.Timeout)
+	defer cancel()
+	asOf := rg.To
+	readFrom := minTime(rg.From.AddDate(-1, 0, 0), day.AddDate(0, 0, -28), asOf.AddDate(-1, 0, -31), dashboards.PeriodStart(rg.From, step, loc))
+	readTo := maxTime(rg.To, day.AddDate(0, 0, 1))
+	agg := dashboards.Aggregates{Location: loc}
+	hours, err := rd.EnergyHours(ctx, agg, meters, readFrom, readTo)
+	if err != nil {
+		h.dashFailed(&d.DashCommon, "energy", err)
+		h.serveDash(c, r, "energy", d.DashCommon, h.pages.EnergyDashboard(r, d))
+		return
+	}
+	for _, s := range hours.Sites() {
+		if !slices.Contains(d.Sites, s) {
+			d.Sites = append(d.Sites, s)
+		}
+	}
+	sel := hours.Estate()
+	if d.Site != "" {
+		sel = hours[d.Site]
+	}
+	// Whole periods from the start (a month asked from the 10th starts on
+	// the 1st); the last one ends with the range, marked incomplete.
+	d.Consumption = dashboards.Rollup(pointsBetween(sel, dashboards.PeriodStart(rg.From, step, loc), rg.To), step, loc)
+	d.Totals = map[string]float64{}
+	for s, pts := range hours {
+		for _, p := range pointsBetween(pts, rg.From, rg.To) {
+			d.Totals[s] += p.Value
+		}
+	}
+	d.LoadCurve = dashboards.LoadCurveOf(sel, day, 4, loc)
+	d.Baseline = dashboards.BaselineOf(pointsBetween(sel, rg.From, rg.To), dashboards.OpeningHours{}, loc)
+	var dd []dashboards.DegreeDay
+	for _, ts := range h.temperatureSensors(all) {
+		temps, err := rd.Temperatures(ctx, agg, ts, "temperature", rg.From.AddDate(-1, 0, -28), rg.To)
+		if err != nil {
+			h.log.Warn("temperatures for degree days", "sensor", ts.ID, "err", err)
+			break
+		}
+		if dd = dashboards.DegreeDays(temps, loc); len(dd) > 0 {
+			d.Corrected, d.TemperatureSensor = true, ts.ID
+			break
+		}
+	}
+	base, _ := dashboards.NonHeatingBaseline(dashboards.Rollup(sel, dashboards.StepDay, loc), dd)
+	d.Comparison = dashboards.CompareWithPreviousYear(sel, dd, rg.From, rg.To, base, loc)
+	d.Ranking = dashboards.RankBuildings(hours, areas, asOf, loc)
+	opts := dashboards.EnergyAlertOptions{}
+	if d.Corrected {
+		opts.DegreeDays, opts.BaseKWhPerDay = dd, base
+	}
+	d.Alerts = dashboards.ConsumptionAlerts(sel, rg.From, rg.To, loc, opts)
+	h.serveDash(c, r, "energy", d.DashCommon, h.pages.EnergyDashboard(r, d))
+}
+
+func minTime(ts ...time.Time) time.Time {
+	m := ts[0]
+	for _, t := range ts[1:] {
+		if t.Before(m) {
+			m = t
+		}
+	}
+	return m
+}
+
+func maxTime(ts ...time.Time) time.Time {
+	m := ts[0]
+	for _, t := range ts[1:] {
+		if t.After(m) {
+			m = t
+		}
+	}
+	return m
+}
+
+// tertiaryReferences returns the references of the buildings from their
+// meters' tags, and the buildings without a usable one.
+func tertiaryReferences(meters []registryapi.Sensor, sites []string, areas map[string]float64) (refs []dashboards.TertiaryReference, missing []string) {
+	for _, site := range sites {
+		ref := dashboards.TertiaryReference{Site: site, FloorAreaM2: areas[site]}
+		for _, m := range meters {
+			if m.Site != site {
+				continue
+			}
+			if y, err := strconv.Atoi(strings.TrimSpace(m.Tags[TertiaryReferenceYearTag])); err == nil && ref.Year == 0 {
+				ref.Year = y
+			}
+			if k, err := strconv.ParseFloat(strings.TrimSpace(m.Tags[TertiaryReferenceKWhTag]), 64); err == nil && k > 0 && !math.IsInf(k, 0) && ref.KWh == 0 {
+				ref.KWh = k
+			}
+		}
+		if ref.Year < 2010 || ref.Year >= 2030 {
+			missing = append(missing, site)
+			continue
+		}
+		refs = append(refs, ref)
+	}
+	return refs, missing
+}
+
+func (h *handler) pageDashTertiary(c *gin.Context) {
+	r := request(c)
+	loc := h.dash.loc
+	d := web.TertiaryData{DashCommon: h.dashCommon(c, dashDefaultDays)}
+	meters, sites, areas, _, err := h.energyMeters(c.Request.Context())
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	refs, missing := tertiaryReferences(meters, sites, areas)
+	d.Missing = missing
+	asOf := d.Range.To
+	rd := h.dashReader()
+	if rd == nil {
+		d.Unavailable = true
+	} else if len(refs) > 0 {
+		ctx, cancel := context.WithTimeout(c.Request.Context(), h.dash.deps.Timeout)
+		defer cancel()
+		first := asOf.AddDate(-1, 0, 0)
+		for _, ref := range refs {
+			if ref.KWh == 0 {
+				first = minTime(first, time.Date(ref.Year, 1, 1, 0, 0, 0, 0, loc))
+			}
+		}
+		hours, err := rd.EnergyHours(ctx, dashboards.Aggregates{Location: loc}, meters, first, asOf)
+		if err != nil {
+			h.dashFailed(&d.DashCommon, "tertiary", err)
+		} else {
+			for _, ref := range refs {
+				rows, err := dashboards.TertiaryRows(hours, []dashboards.TertiaryReference{ref}, asOf, loc)
+				if err != nil { // no reference consumption
+					d.Missing = append(d.Missing, ref.Site)
+					continue
+				}
+				d.Rows = append(d.Rows, rows...)
+			}
+		}
+	}
+	if c.Query("format") == "csv" && c.Query("chart") == "" && !d.Unavailable {
+		var buf bytes.Buffer
+		if err := dashboards.WriteTertiaryCSV(&buf, d.Rows); err != nil {
+			h.fail(c, err)
+			return
+		}
+		writeDashCSV(c, "operat-"+asOf.AddDate(0, 0, -1).Format(time.DateOnly)+".csv", buf.Bytes())
+		return
+	}
+	h.serveDash(c, r, "tertiary", d.DashCommon, h.pages.TertiaryDashboard(r, d))
+}
