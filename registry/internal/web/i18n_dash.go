@@ -4,6 +4,7 @@ package web
 func dashCatalogue() map[string]map[string]string {
 	return map[string]map[string]string{
 		LangFR: {
+			"site.dashboards":       "Tableaux de bord",
 			"dash.index.title":      "Tableaux de bord",
 			"dash.index.intro":      "Les mesures des capteurs de la commune, agrégées par heure, jour ou mois.",
 			"dash.back":             "Tous les tableaux de bord",
@@ -201,6 +202,7 @@ func dashCatalogue() map[string]map[string]string {
 			"dash.lighting.drifted":          "Dérive",
 		},
 		LangEN: {
+			"site.dashboards":       "Dashboards",
 			"dash.index.title":      "Dashboards",
 			"dash.index.intro":      "The town's sensor measurements, aggregated by hour, day or month.",
 			"dash.back":             "All dashboards",

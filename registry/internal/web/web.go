@@ -123,6 +123,7 @@ type page struct {
 	ReportURL  string // the report form, for a missing sensor (reports.go)
 	AboutURL   string // the page about the register (about.go)
 	MapURL     string // the map of the sensors (mapview.go)
+	DashURL    string // the dashboards (dash.go)
 	ListURL    string // the list of entries (browse.go)
 	Canonical  string // <link rel="canonical">, when the page has one
 }
@@ -159,6 +160,7 @@ func (p *Pages) render(w io.Writer, name string, r Request, title string, body a
 		ReportURL:  NewReportURL(registryapi.ReportMissingSensor, "", l.lang),
 		AboutURL:   l.link(AboutPath),
 		MapURL:     l.link(MapPath),
+		DashURL:    l.link(DashboardsPath),
 		ListURL:    l.link(SensorsPath),
 		Canonical:  r.canonical,
 	}
