@@ -39,11 +39,12 @@ test-deps: bin/influxd ## install what the tests need (InfluxDB 1.8.10, Debian's
 	@scripts/test-deps.sh
 
 .PHONY: test
-test: test-deps web-assets ## vet, run every test, cross-compile for the Raspberry Pi
+test: test-deps web-assets ## vet, run every test (ARM ones under qemu too), cross-compile for the Raspberry Pi
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	$(MAKE) --no-print-directory lint
 	$(GO) test $(TESTFLAGS) ./...
+	GO=$(GO) scripts/arm-tests.sh
 	$(MAKE) --no-print-directory cross
 
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
@@ -62,7 +63,11 @@ cross: web-assets ## build the three programs for linux/arm (ARMv6, ARMv7) and l
 		out=var/cross/$$os-$$arch$${arm#-}; [ "$$arm" = "-" ] && out=var/cross/$$os-$$arch; \
 		echo "cross: $$os/$$arch$${arm#-} -> $$out/"; \
 		GOOS=$$os GOARCH=$$arch GOARM=$${arm#-} $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $$out/ $(addprefix ./,$(PROGRAMS)); \
+		for p in $(PROGRAMS); do printf '  %-38s %9s\n' "$$out/$$p" "$$(numfmt --to=iec-i --suffix=B --format=%.1f $$(stat -c %s $$out/$$p))"; done; \
 	done
+
+.PHONY: pi
+pi: cross ## the Raspberry Pi builds (same as cross): var/cross/linux-arm6, -arm7, -arm64, with sizes
 
 .PHONY: bench
 bench: ## benchmarks: speed and memory targets

@@ -2,6 +2,7 @@ package aggregate
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"io"
 	"log/slog"
@@ -162,7 +163,9 @@ func pending(a *Aggregator) []Repair {
 		if c := strings.Compare(x.Entry.ID, y.Entry.ID); c != 0 {
 			return c
 		}
-		return int(x.Size - y.Size)
+		// cmp.Compare, not int(x.Size-y.Size): a Duration difference overflows
+		// the 32-bit int of linux/arm.
+		return cmp.Compare(x.Size, y.Size)
 	})
 	return out
 }
