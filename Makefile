@@ -64,6 +64,10 @@ cross: web-assets ## build the three programs for linux/arm (ARMv6, ARMv7) and l
 		GOOS=$$os GOARCH=$$arch GOARM=$${arm#-} $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $$out/ $(addprefix ./,$(PROGRAMS)); \
 	done
 
+.PHONY: deb
+deb: web-assets ## .deb packages for amd64, arm64, armhf (nfpm) into var/dist/
+	@scripts/deb.sh
+
 .PHONY: bench
 bench: ## benchmarks: speed and memory targets
 	$(GO) test -run '^$$' -bench . -benchmem ./...
