@@ -69,6 +69,10 @@ cross: web-assets ## build the three programs for linux/arm (ARMv6, ARMv7) and l
 .PHONY: pi
 pi: cross ## the Raspberry Pi builds (same as cross): var/cross/linux-arm6, -arm7, -arm64, with sizes
 
+.PHONY: deb
+deb: web-assets ## .deb packages for amd64, arm64, armhf (nfpm) into var/dist/
+	@scripts/deb.sh
+
 .PHONY: bench
 bench: ## benchmarks: speed and memory targets
 	$(GO) test -run '^$$' -bench . -benchmem ./...

@@ -96,6 +96,10 @@ func runWithInput(ctx context.Context, args []string, getenv func(string) string
 		src = c
 	}
 	log.Info("civisens firmware bridge starting", "version", version, "config", cfg)
+	// Under systemd (Type=notify): ready once the configuration is good —
+	// the bridge then waits for the broker and the registry on its own —
+	// then the watchdog.
+	newSystemdNotifier(getenv, os.Getpid()).ready(ctx)
 
 	mq := publish.Start(publish.Config{
 		BrokerURL: cfg.BrokerURL,

@@ -46,15 +46,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	var level slog.Level
 	level.UnmarshalText([]byte(cfg.LogLevel)) // checked by Validate
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	return serve(ctx, cfg, log)
+	return serve(ctx, cfg, log, newSystemdNotifier(getenv, os.Getpid()))
 }
 
 // serve starts the parts, in the order their dependencies need, and stops
 // them in reverse: ingest (stops taking messages, spools, acknowledges,
 // disconnects), the allow-list refresh, the drainer (sends the spool to
 // InfluxDB for at most DrainTimeout), the embedded broker, HTTP, the spool,
-// the InfluxDB client.
-func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
+// the InfluxDB client. sd tells systemd when it is ready.
+func serve(ctx context.Context, cfg Config, log *slog.Logger, sd systemdNotifier) error {
 	log.Info("civisens-gateway starting", "version", version, "config", cfg)
 	reg := metrics.NewRegistry()
 
@@ -257,6 +257,10 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	srv.Handler = metrics.NewHandler(reg, health)
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
+	// Under systemd (Type=notify): ready once HTTP and the broker listen —
+	// not once the allow-list is loaded, which waits for the registry —
+	// then the watchdog.
+	sd.ready(ctx)
 
 	var wg sync.WaitGroup
 	defer wg.Wait()

@@ -44,10 +44,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(cfg.LogLevel)) // checked by Validate
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	return serve(ctx, cfg, log)
+	return serve(ctx, cfg, log, newSystemdNotifier(getenv, os.Getpid()))
 }
 
-func serve(ctx context.Context, cfg config, log *slog.Logger) error {
+func serve(ctx context.Context, cfg config, log *slog.Logger, sd systemdNotifier) error {
 	rlog := log.With("component", "registry")
 	rlog.Info("starting", "version", version, "config", cfg)
 
@@ -121,6 +121,8 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	rlog.Info("listening", "addr", ln.Addr().String(), "public_url", cfg.PublicURL)
+	// Under systemd (Type=notify): ready now, then the watchdog.
+	sd.ready(ctx)
 
 	select {
 	case err := <-served:

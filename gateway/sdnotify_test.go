@@ -1,0 +1,55 @@
+package main
+
+import (
+	"context"
+	"net"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+)
+
+func TestSystemdNotifier(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "notify")
+	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	env := map[string]string{"NOTIFY_SOCKET": sock, "WATCHDOG_USEC": "40000", "WATCHDOG_PID": strconv.Itoa(42)}
+	n := newSystemdNotifier(func(k string) string { return env[k] }, 42)
+	if n.watchdog != 40*time.Millisecond {
+		t.Fatalf("watchdog %v, want 40ms", n.watchdog)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	n.ready(ctx)
+	read := func() string {
+		t.Helper()
+		conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+		buf := make([]byte, 64)
+		k, err := conn.Read(buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(buf[:k])
+	}
+	for _, want := range []string{"READY=1", "WATCHDOG=1", "WATCHDOG=1"} {
+		if got := read(); got != want {
+			t.Fatalf("got %q, want %q", got, want)
+		}
+	}
+	cancel()
+	for got := read(); got != "STOPPING=1"; got = read() {
+		if got != "WATCHDOG=1" {
+			t.Fatalf("got %q, want STOPPING=1", got)
+		}
+	}
+
+	// Another process's watchdog, or no socket: nothing to do.
+	if n := newSystemdNotifier(func(k string) string { return env[k] }, 7); n.watchdog != 0 {
+		t.Errorf("watchdog of pid 42 taken by pid 7")
+	}
+	if err := newSystemdNotifier(func(string) string { return "" }, 1).notify("READY=1"); err != nil {
+		t.Errorf("without NOTIFY_SOCKET: %v", err)
+	}
+}

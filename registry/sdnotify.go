@@ -1,0 +1,77 @@
+package main
+
+// This file is the same in the three programs (gateway, registry,
+// firmware-bridge): each main package keeps its own copy, since programs
+// share only contract packages (internal/archtest).
+
+import (
+	"context"
+	"net"
+	"strconv"
+	"time"
+)
+
+// systemdNotifier speaks systemd's notify protocol (sd_notify(3)) without
+// libsystemd: datagrams on the unix socket named by $NOTIFY_SOCKET. Under a
+// unit with Type=notify it says READY=1 once the program serves, then
+// WATCHDOG=1 every half $WATCHDOG_USEC (WatchdogSec=), and STOPPING=1 at a
+// stop. Outside systemd ($NOTIFY_SOCKET unset) every method does nothing.
+type systemdNotifier struct {
+	socket   string        // $NOTIFY_SOCKET; "@name" is an abstract socket
+	watchdog time.Duration // $WATCHDOG_USEC, when $WATCHDOG_PID is unset or ours
+}
+
+func newSystemdNotifier(getenv func(string) string, pid int) systemdNotifier {
+	n := systemdNotifier{socket: getenv("NOTIFY_SOCKET")}
+	if usec, err := strconv.ParseInt(getenv("WATCHDOG_USEC"), 10, 64); err == nil && usec > 0 {
+		if p := getenv("WATCHDOG_PID"); p == "" || p == strconv.Itoa(pid) {
+			n.watchdog = time.Duration(usec) * time.Microsecond
+		}
+	}
+	return n
+}
+
+// notify sends one state ("READY=1"); without a socket it does nothing.
+func (n systemdNotifier) notify(state string) error {
+	if n.socket == "" {
+		return nil
+	}
+	addr := n.socket
+	if addr[0] == '@' {
+		addr = "\x00" + addr[1:]
+	}
+	c, err := net.DialUnix("unixgram", nil, &net.UnixAddr{Name: addr, Net: "unixgram"})
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	_, err = c.Write([]byte(state))
+	return err
+}
+
+// ready says READY=1, then keeps the watchdog fed until ctx ends, when it
+// says STOPPING=1. It returns at once; errors are not fatal (systemd, if
+// it waits, will say so).
+func (n systemdNotifier) ready(ctx context.Context) {
+	if n.socket == "" {
+		return
+	}
+	n.notify("READY=1")
+	go func() {
+		var tick <-chan time.Time
+		if n.watchdog > 0 {
+			t := time.NewTicker(n.watchdog / 2)
+			defer t.Stop()
+			tick = t.C
+		}
+		for {
+			select {
+			case <-ctx.Done():
+				n.notify("STOPPING=1")
+				return
+			case <-tick:
+				n.notify("WATCHDOG=1")
+			}
+		}
+	}()
+}
