@@ -17,6 +17,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -230,6 +231,31 @@ func energyField(s registryapi.Sensor) (string, float64, error) {
 // Every sensor given is summed: pass the buildings' main meters only, not
 // their sub-meters as well (see MainMeters), or a building counts twice.
 func (r *Reader) EnergyHours(ctx context.Context, agg Aggregates, sensors []registryapi.Sensor, from, to time.Time) (SiteHours, error) {
+	return r.energy(ctx, agg, sensors, from, to, false)
+}
+
+// EnergyTotals is the consumption of each building (site) in [from, to),
+// in kWh, summed by InfluxDB from the same hourly aggregates as
+// EnergyHours: what totals over months need, in one row per meter.
+func (r *Reader) EnergyTotals(ctx context.Context, agg Aggregates, sensors []registryapi.Sensor, from, to time.Time) (map[string]float64, error) {
+	// The hour starting at to is left out by the range's stop moved back
+	// a nanosecond (InfluxDB 1.8's range includes its stop).
+	h, err := r.energy(ctx, agg, sensors, from, to.Add(-time.Nanosecond), true)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]float64{}
+	for site, pts := range h {
+		for _, p := range pts {
+			out[site] += p.Value
+		}
+	}
+	return out, nil
+}
+
+// energy reads the hourly energy of sensors in [from, to); with total,
+// InfluxDB sums each meter's hours into one row (stamped from).
+func (r *Reader) energy(ctx context.Context, agg Aggregates, sensors []registryapi.Sensor, from, to time.Time, total bool) (SiteHours, error) {
 	if !to.After(from) {
 		return nil, fmt.Errorf("dashboards: energy over [%v, %v): %w", from, to, ErrInvalidInput)
 	}
@@ -242,7 +268,8 @@ func (r *Reader) EnergyHours(ctx context.Context, agg Aggregates, sensors []regi
 		factor float64
 	}
 	meters := map[string]meter{} // by "sensor\x00field"
-	var conds []string
+	var conds, fields []string
+	byField := map[string][]string{}
 	for _, s := range sensors {
 		if !sensorRE.MatchString(s.ID) {
 			return nil, fmt.Errorf("dashboards: energy: sensor %q: %w", s.ID, ErrInvalidInput)
@@ -252,7 +279,16 @@ func (r *Reader) EnergyHours(ctx context.Context, agg Aggregates, sensors []regi
 			return nil, fmt.Errorf("dashboards: energy: %w", err)
 		}
 		meters[s.ID+"\x00"+field] = meter{site: s.Site, factor: factor}
-		conds = append(conds, fmt.Sprintf("(r.sensor == %s and r._field == %s)", fluxString(s.ID), fluxString(field)))
+		if !slices.Contains(fields, field) {
+			fields = append(fields, field)
+		}
+		byField[field] = append(byField[field], regexp.QuoteMeta(s.ID))
+	}
+	// One regular expression of sensors per field: InfluxDB reads the
+	// matching series from its index rather than testing every row of
+	// the range in Flux.
+	for _, f := range fields {
+		conds = append(conds, fmt.Sprintf("(r._field == %s and r.sensor =~ /^(%s)$/)", fluxString(f), strings.Join(byField[f], "|")))
 	}
 	out := SiteHours{}
 	if len(conds) == 0 {
@@ -262,8 +298,8 @@ func (r *Reader) EnergyHours(ctx context.Context, agg Aggregates, sensors []regi
   |> range(start: %s, stop: %s)
   |> filter(fn: (r) => r._measurement == "energy_agg" and r.window == "1h")
   |> filter(fn: (r) => %s)
-  |> keep(columns: ["_time", "_value", "_field", "sensor", "site"])`,
-		fluxString(bucket), from.UTC().Format(time.RFC3339), to.UTC().Format(time.RFC3339), strings.Join(conds, " or "))
+  |> keep(columns: ["_time", "_value", "_field", "sensor", "site"])%s`,
+		fluxString(bucket), from.UTC().Format(time.RFC3339Nano), to.UTC().Format(time.RFC3339Nano), strings.Join(conds, " or "), sumOf(total))
 	res, err := r.q.Query(ctx, q)
 	if err != nil {
 		return nil, fmt.Errorf("dashboards: energy: %w", err)
@@ -297,6 +333,16 @@ func (r *Reader) EnergyHours(ctx context.Context, agg Aggregates, sensors []regi
 		out[site] = sortedPoints(hours)
 	}
 	return out, nil
+}
+
+// sumOf is the Flux that sums each meter's series into one row.
+func sumOf(total bool) string {
+	if !total {
+		return ""
+	}
+	return `
+  |> group(columns: ["sensor", "_field", "site"])
+  |> sum()`
 }
 
 // MainMeters returns the energy sensors among sensors that meter a whole

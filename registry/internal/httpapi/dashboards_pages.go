@@ -37,6 +37,7 @@ import (
 // say that the readings are unavailable.
 type DashboardReadings interface {
 	EnergyHours(ctx context.Context, agg dashboards.Aggregates, sensors []registryapi.Sensor, from, to time.Time) (dashboards.SiteHours, error)
+	EnergyTotals(ctx context.Context, agg dashboards.Aggregates, sensors []registryapi.Sensor, from, to time.Time) (map[string]float64, error)
 	Temperatures(ctx context.Context, agg dashboards.Aggregates, sensor registryapi.Sensor, quantity string, from, to time.Time) ([]dashboards.TemperatureHour, error)
 	AirHourly(ctx context.Context, retention string, from, to time.Time) ([]dashboards.AirSeries, error)
 	ParkingOf(ctx context.Context, retention string, from, to time.Time, loc *time.Location, keep func(string) bool) ([]dashboards.ParkingZone, error)
@@ -432,10 +433,26 @@ func (h *handler) pageDashEnergy(c *gin.Context) {
 	ctx, cancel := context.WithTimeout(c.Request.Context(), h.dash.deps.Timeout)
 	defer cancel()
 	asOf := rg.To
-	readFrom := minTime(rg.From.AddDate(-1, 0, 0), day.AddDate(0, 0, -28), asOf.AddDate(-1, 0, -31), dashboards.PeriodStart(rg.From, step, loc))
-	readTo := maxTime(rg.To, day.AddDate(0, 0, 1))
+	// Hours where the page shows hours: the period (from the start of its
+	// first step) with the four weeks before (typical days, alerts), the
+	// load curve's day with its four weeks, and the same period a year
+	// before (the comparison); days for the rankings' totals (12 months,
+	// 30 days and their year-ago twin): a year of hours for every building
+	// would be the page's whole cost.
 	agg := dashboards.Aggregates{Location: loc}
-	hours, err := rd.EnergyHours(ctx, agg, meters, readFrom, readTo)
+	nowFrom := minTime(rg.From.AddDate(0, 0, -28), day.AddDate(0, 0, -28), dashboards.PeriodStart(rg.From, step, loc))
+	nowTo := maxTime(rg.To, day.AddDate(0, 0, 1))
+	hours, err := rd.EnergyHours(ctx, agg, meters, nowFrom, nowTo)
+	if beforeFrom, beforeTo := rg.From.AddDate(-1, 0, -28), minTime(rg.To.AddDate(-1, 0, 1), nowFrom); err == nil && beforeTo.After(beforeFrom) {
+		var before dashboards.SiteHours
+		if before, err = rd.EnergyHours(ctx, agg, meters, beforeFrom, beforeTo); err == nil {
+			hours = mergeHours(hours, before)
+		}
+	}
+	var totals dashboards.SiteHours
+	if err == nil {
+		totals, err = rankingTotals(ctx, rd, agg, meters, asOf, loc)
+	}
 	if err != nil {
 		h.dashFailed(&d.DashCommon, "energy", err)
 		h.serveDash(c, r, "energy", d.DashCommon, h.pages.EnergyDashboard(r, d))
@@ -475,13 +492,53 @@ func (h *handler) pageDashEnergy(c *gin.Context) {
 	}
 	base, _ := dashboards.NonHeatingBaseline(dashboards.Rollup(sel, dashboards.StepDay, loc), dd)
 	d.Comparison = dashboards.CompareWithPreviousYear(sel, dd, rg.From, rg.To, base, loc)
-	d.Ranking = dashboards.RankBuildings(hours, areas, asOf, loc)
+	d.Ranking = dashboards.RankBuildings(totals, areas, asOf, loc)
 	opts := dashboards.EnergyAlertOptions{}
 	if d.Corrected {
 		opts.DegreeDays, opts.BaseKWhPerDay = dd, base
 	}
 	d.Alerts = dashboards.ConsumptionAlerts(sel, rg.From, rg.To, loc, opts)
 	h.serveDash(c, r, "energy", d.DashCommon, h.pages.EnergyDashboard(r, d))
+}
+
+// rankingTotals reads, summed by InfluxDB, what RankBuildings adds up over
+// hours: the 11 months before the last 30 days, the last 30 days, and the
+// same 30 days a year before — three disjoint ranges, each as one point
+// at its start, so that RankBuildings' sums over its windows are exact.
+func rankingTotals(ctx context.Context, rd DashboardReadings, agg dashboards.Aggregates, meters []registryapi.Sensor, asOf time.Time, loc *time.Location) (dashboards.SiteHours, error) {
+	asOf = dashboards.PeriodStart(asOf, dashboards.StepDay, loc)
+	yearAgo, d30 := asOf.AddDate(-1, 0, 0), asOf.AddDate(0, 0, -30)
+	out := dashboards.SiteHours{}
+	for _, w := range [][2]time.Time{{yearAgo, d30}, {d30, asOf}, {d30.AddDate(-1, 0, 0), yearAgo}} {
+		t, err := rd.EnergyTotals(ctx, agg, meters, w[0], w[1])
+		if err != nil {
+			return nil, err
+		}
+		for site, kwh := range t {
+			out[site] = append(out[site], dashboards.Point{Time: w[0], Value: kwh})
+		}
+	}
+	for site, pts := range out {
+		slices.SortFunc(pts, func(x, y dashboards.Point) int { return x.Time.Compare(y.Time) })
+		out[site] = pts
+	}
+	return out, nil
+}
+
+// mergeHours returns the points of a and b by site, in time order, a
+// time present in both taken once.
+func mergeHours(a, b dashboards.SiteHours) dashboards.SiteHours {
+	out := dashboards.SiteHours{}
+	for _, h := range []dashboards.SiteHours{a, b} {
+		for site, pts := range h {
+			out[site] = append(out[site], pts...)
+		}
+	}
+	for site, pts := range out {
+		slices.SortStableFunc(pts, func(x, y dashboards.Point) int { return x.Time.Compare(y.Time) })
+		out[site] = slices.CompactFunc(pts, func(x, y dashboards.Point) bool { return x.Time.Equal(y.Time) })
+	}
+	return out
 }
 
 func minTime(ts ...time.Time) time.Time {
