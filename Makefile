@@ -74,8 +74,10 @@ deb: web-assets ## .deb packages for amd64, arm64, armhf (nfpm) into var/dist/
 	@scripts/deb.sh
 
 .PHONY: bench
-bench: ## benchmarks: speed and memory targets
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+bench: bin/influxd ## the chain against its targets: medians of 3 runs (BENCH=quick: one short run); var/bench/
+	@command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ] || { echo "bench: mosquitto is missing: run make test-deps"; exit 1; }
+	CIVISENS_BENCH=$(or $(BENCH),full) $(GO) test -count=1 -run '^TestBench$$' -v -timeout 120m ./bench
+	@if [ "$(or $(BENCH),full)" = full ]; then $(GO) test -run '^$$' -bench . -benchmem ./...; fi
 
 FUZZTIME ?= 30s
 .PHONY: fuzz
