@@ -162,7 +162,15 @@ func Start(cfg Config, log *slog.Logger, reg *metrics.Registry) (*Broker, error)
 		Logger:       slog.New(&mochiLog{min: slog.LevelWarn, h: log.Handler(), every: ratelog.DefaultInterval, last: new(atomic.Int64), held: new(atomic.Int64)}),
 	})
 	h := &hook{access: cfg.Access, srv: srv, grants: make(map[*mqtt.Client]string), limited: limited,
-		rl: ratelog.New(log, ratelog.DefaultInterval, nil)}
+		rl: ratelog.New(log, ratelog.DefaultInterval, nil),
+		// Publishers wait a little before the bound, so that what is
+		// already on its way (up to a receive maximum per publisher) fits.
+		high: max(1, int(cfg.MaxInflight)-max(int(cfg.MaxInflight)/4, 1)), maxWait: 10 * time.Second,
+		waits: reg.Counter("civisens_gateway_broker_backpressure_waits_total",
+			"Publications the embedded broker held because the gateway's reader had too many messages unacknowledged (its PUBACK waits: back-pressure, not loss)."),
+		waitRefused: reg.Counter("civisens_gateway_broker_backpressure_refused_total",
+			"Publications refused without a PUBACK after 10 s of waiting for the gateway's reader; the publisher keeps them and sends them again."),
+	}
 	if err := srv.AddHook(h, nil); err != nil {
 		return nil, fmt.Errorf("broker: %w", err)
 	}
@@ -299,6 +307,45 @@ type hook struct {
 
 	mu     sync.Mutex
 	grants map[*mqtt.Client]string // what each connected client was admitted with
+
+	// Back-pressure towards the gateway's reader (see waitForReader).
+	reader      atomic.Pointer[string] // its client id, once it connected
+	high        int                    // inflight messages at which publishers wait
+	maxWait     time.Duration
+	waits       *metrics.Counter
+	waitRefused *metrics.Counter
+}
+
+// waitForReader holds a publication while the gateway's reader has high
+// messages or more in flight (received, not yet acknowledged: the gateway
+// acknowledges once its spool has them on disk): mochi would drop what
+// goes beyond its inflight bound after the publisher had its PUBACK — a
+// silent loss. Holding the publisher's packet holds its PUBACK, and TCP
+// slows it down, as a full Mosquitto queue would. It reports false when
+// the reader stayed full for maxWait: the packet is then refused without
+// a PUBACK, and the publisher, which keeps it, sends it again.
+func (h *hook) waitForReader() bool {
+	id := h.reader.Load()
+	if id == nil {
+		return true
+	}
+	full := func() bool {
+		rd, ok := h.srv.Clients.Get(*id)
+		return ok && rd.State.Inflight.Len() >= h.high
+	}
+	if !full() {
+		return true
+	}
+	h.waits.Inc()
+	deadline := time.Now().Add(h.maxWait)
+	for full() {
+		if time.Now().After(deadline) {
+			h.waitRefused.Inc()
+			return false
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return true
 }
 
 func (h *hook) ID() string { return "civisens-access" }
@@ -331,6 +378,10 @@ func (h *hook) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) bool {
 	h.mu.Lock()
 	h.grants[cl] = grant
 	h.mu.Unlock()
+	if c.Listener == ListenerInternal {
+		id := cl.ID
+		h.reader.Store(&id)
+	}
 	return true
 }
 
@@ -355,6 +406,9 @@ func (h *hook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, er
 		return pk, packets.CodeSuccessIgnore // PUBACK, not delivered
 	}
 	pk.FixedHeader.Retain = false
+	if client(cl).Listener != ListenerInternal && !h.waitForReader() {
+		return pk, packets.ErrRejectPacket // no PUBACK: the publisher sends it again
+	}
 	return pk, nil
 }
 
