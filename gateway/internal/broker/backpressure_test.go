@@ -25,7 +25,7 @@ func TestSlowReaderHoldsPublishersBack(t *testing.T) {
 		acking  bool
 		arrived = map[string]bool{}
 	)
-	opts := paho.NewClientOptions().AddBroker("tcp://"+u.Host).SetClientID("civisens-gateway").
+	opts := paho.NewClientOptions().AddBroker("tcp://" + u.Host).SetClientID("civisens-gateway").
 		SetUsername(u.User.Username()).SetPassword(pass).SetAutoReconnect(false).SetCleanSession(false).
 		SetProtocolVersion(4).SetAutoAckDisabled(true).SetOrderMatters(false)
 	reader := paho.NewClient(opts)
