@@ -97,6 +97,10 @@ func (c *chain) throughput(t *testing.T, kind string) {
 	c.rec.add(kind+".publish", "publishers' rate with the gateway, "+name, "msg/s", res.AckRate())
 	c.rec.add(kind+".e2e", "end to end, publish → InfluxDB, "+name, "msg/s", float64(got)/elapsed)
 	c.rec.add(kind+".lost", "lost (published, not in InfluxDB), "+name, "msgs", float64(n-got))
+	if got < n {
+		// A speed target missed is a figure; a reading lost is a bug.
+		t.Errorf("%s: %d of %d published messages never reached InfluxDB", name, n-got, n)
+	}
 	if !ackedAt.IsZero() {
 		c.rec.add(kind+".ingest", "gateway ingest, publish → all acked after fsync, "+name, "msg/s", float64(n)/ackedAt.Sub(res.Start).Seconds())
 	}
