@@ -17,6 +17,7 @@ import (
 	"github.com/civisens/civisens/firmware-bridge/internal/publish"
 	"github.com/civisens/civisens/firmware-bridge/internal/register"
 	"github.com/civisens/civisens/firmware-bridge/internal/simulate"
+	"github.com/civisens/civisens/internal/sdnotify"
 )
 
 // envVars maps each configuration flag to its environment variable. A flag
@@ -99,7 +100,7 @@ func runWithInput(ctx context.Context, args []string, getenv func(string) string
 	// Under systemd (Type=notify): ready once the configuration is good —
 	// the bridge then waits for the broker and the registry on its own —
 	// then the watchdog.
-	newSystemdNotifier(getenv, os.Getpid()).ready(ctx)
+	sdnotify.New(getenv, os.Getpid()).Ready(ctx)
 
 	mq := publish.Start(publish.Config{
 		BrokerURL: cfg.BrokerURL,

@@ -26,6 +26,7 @@ import (
 	"github.com/civisens/civisens/gateway/internal/sink"
 	"github.com/civisens/civisens/gateway/internal/spool"
 	"github.com/civisens/civisens/gateway/internal/validate"
+	"github.com/civisens/civisens/internal/sdnotify"
 	"github.com/civisens/civisens/registry/registryapi"
 )
 
@@ -46,7 +47,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	var level slog.Level
 	level.UnmarshalText([]byte(cfg.LogLevel)) // checked by Validate
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	return serve(ctx, cfg, log, newSystemdNotifier(getenv, os.Getpid()))
+	return serve(ctx, cfg, log, sdnotify.New(getenv, os.Getpid()))
 }
 
 // serve starts the parts, in the order their dependencies need, and stops
@@ -54,7 +55,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 // disconnects), the allow-list refresh, the drainer (sends the spool to
 // InfluxDB for at most DrainTimeout), the embedded broker, HTTP, the spool,
 // the InfluxDB client. sd tells systemd when it is ready.
-func serve(ctx context.Context, cfg Config, log *slog.Logger, sd systemdNotifier) error {
+func serve(ctx context.Context, cfg Config, log *slog.Logger, sd sdnotify.Notifier) error {
 	log.Info("civisens-gateway starting", "version", version, "config", cfg)
 	reg := metrics.NewRegistry()
 
@@ -260,7 +261,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, sd systemdNotifier
 	// Under systemd (Type=notify): ready once HTTP and the broker listen —
 	// not once the allow-list is loaded, which waits for the registry —
 	// then the watchdog.
-	sd.ready(ctx)
+	sd.Ready(ctx)
 
 	var wg sync.WaitGroup
 	defer wg.Wait()

@@ -15,6 +15,7 @@ import (
 	influxdb2 "github.com/influxdata/influxdb-client-go/v2"
 
 	"github.com/civisens/civisens/dashboards"
+	"github.com/civisens/civisens/internal/sdnotify"
 	"github.com/civisens/civisens/registry/internal/demo"
 	"github.com/civisens/civisens/registry/internal/httpapi"
 	"github.com/civisens/civisens/registry/internal/store"
@@ -44,10 +45,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(cfg.LogLevel)) // checked by Validate
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	return serve(ctx, cfg, log, newSystemdNotifier(getenv, os.Getpid()))
+	return serve(ctx, cfg, log, sdnotify.New(getenv, os.Getpid()))
 }
 
-func serve(ctx context.Context, cfg config, log *slog.Logger, sd systemdNotifier) error {
+func serve(ctx context.Context, cfg config, log *slog.Logger, sd sdnotify.Notifier) error {
 	rlog := log.With("component", "registry")
 	rlog.Info("starting", "version", version, "config", cfg)
 
@@ -122,7 +123,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, sd systemdNotifier
 	go func() { served <- srv.Serve(ln) }()
 	rlog.Info("listening", "addr", ln.Addr().String(), "public_url", cfg.PublicURL)
 	// Under systemd (Type=notify): ready now, then the watchdog.
-	sd.ready(ctx)
+	sd.Ready(ctx)
 
 	select {
 	case err := <-served:

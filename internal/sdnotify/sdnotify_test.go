@@ -1,4 +1,4 @@
-package main
+package sdnotify
 
 import (
 	"context"
@@ -17,12 +17,12 @@ func TestSystemdNotifier(t *testing.T) {
 	}
 	defer conn.Close()
 	env := map[string]string{"NOTIFY_SOCKET": sock, "WATCHDOG_USEC": "40000", "WATCHDOG_PID": strconv.Itoa(42)}
-	n := newSystemdNotifier(func(k string) string { return env[k] }, 42)
+	n := New(func(k string) string { return env[k] }, 42)
 	if n.watchdog != 40*time.Millisecond {
 		t.Fatalf("watchdog %v, want 40ms", n.watchdog)
 	}
 	ctx, cancel := context.WithCancel(t.Context())
-	n.ready(ctx)
+	n.Ready(ctx)
 	read := func() string {
 		t.Helper()
 		conn.SetReadDeadline(time.Now().Add(5 * time.Second))
@@ -46,10 +46,10 @@ func TestSystemdNotifier(t *testing.T) {
 	}
 
 	// Another process's watchdog, or no socket: nothing to do.
-	if n := newSystemdNotifier(func(k string) string { return env[k] }, 7); n.watchdog != 0 {
+	if n := New(func(k string) string { return env[k] }, 7); n.watchdog != 0 {
 		t.Errorf("watchdog of pid 42 taken by pid 7")
 	}
-	if err := newSystemdNotifier(func(string) string { return "" }, 1).notify("READY=1"); err != nil {
+	if err := New(func(string) string { return "" }, 1).Notify("READY=1"); err != nil {
 		t.Errorf("without NOTIFY_SOCKET: %v", err)
 	}
 }

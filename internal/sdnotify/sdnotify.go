@@ -1,8 +1,8 @@
-package main
-
-// This file is the same in the three programs (gateway, registry,
-// firmware-bridge): each main package keeps its own copy, since programs
-// share only contract packages (internal/archtest).
+// Package sdnotify speaks systemd's notify protocol for the three
+// programs. Like the contract packages it imports only the standard
+// library, so that sharing it couples the programs to nothing but
+// systemd (internal/archtest allows it).
+package sdnotify
 
 import (
 	"context"
@@ -11,18 +11,19 @@ import (
 	"time"
 )
 
-// systemdNotifier speaks systemd's notify protocol (sd_notify(3)) without
+// Notifier speaks systemd's notify protocol (sd_notify(3)) without
 // libsystemd: datagrams on the unix socket named by $NOTIFY_SOCKET. Under a
 // unit with Type=notify it says READY=1 once the program serves, then
 // WATCHDOG=1 every half $WATCHDOG_USEC (WatchdogSec=), and STOPPING=1 at a
 // stop. Outside systemd ($NOTIFY_SOCKET unset) every method does nothing.
-type systemdNotifier struct {
+type Notifier struct {
 	socket   string        // $NOTIFY_SOCKET; "@name" is an abstract socket
 	watchdog time.Duration // $WATCHDOG_USEC, when $WATCHDOG_PID is unset or ours
 }
 
-func newSystemdNotifier(getenv func(string) string, pid int) systemdNotifier {
-	n := systemdNotifier{socket: getenv("NOTIFY_SOCKET")}
+// New reads systemd's environment (getenv) for the process pid.
+func New(getenv func(string) string, pid int) Notifier {
+	n := Notifier{socket: getenv("NOTIFY_SOCKET")}
 	if usec, err := strconv.ParseInt(getenv("WATCHDOG_USEC"), 10, 64); err == nil && usec > 0 {
 		if p := getenv("WATCHDOG_PID"); p == "" || p == strconv.Itoa(pid) {
 			n.watchdog = time.Duration(usec) * time.Microsecond
@@ -31,8 +32,8 @@ func newSystemdNotifier(getenv func(string) string, pid int) systemdNotifier {
 	return n
 }
 
-// notify sends one state ("READY=1"); without a socket it does nothing.
-func (n systemdNotifier) notify(state string) error {
+// Notify sends one state ("READY=1"); without a socket it does nothing.
+func (n Notifier) Notify(state string) error {
 	if n.socket == "" {
 		return nil
 	}
@@ -49,14 +50,14 @@ func (n systemdNotifier) notify(state string) error {
 	return err
 }
 
-// ready says READY=1, then keeps the watchdog fed until ctx ends, when it
+// Ready says READY=1, then keeps the watchdog fed until ctx ends, when it
 // says STOPPING=1. It returns at once; errors are not fatal (systemd, if
 // it waits, will say so).
-func (n systemdNotifier) ready(ctx context.Context) {
+func (n Notifier) Ready(ctx context.Context) {
 	if n.socket == "" {
 		return
 	}
-	n.notify("READY=1")
+	n.Notify("READY=1")
 	go func() {
 		var tick <-chan time.Time
 		if n.watchdog > 0 {
@@ -67,10 +68,10 @@ func (n systemdNotifier) ready(ctx context.Context) {
 		for {
 			select {
 			case <-ctx.Done():
-				n.notify("STOPPING=1")
+				n.Notify("STOPPING=1")
 				return
 			case <-tick:
-				n.notify("WATCHDOG=1")
+				n.Notify("WATCHDOG=1")
 			}
 		}
 	}()
