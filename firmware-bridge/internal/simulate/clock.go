@@ -3,6 +3,8 @@ package simulate
 import (
 	"math"
 	"time"
+
+	"github.com/civisens/civisens/internal/solar"
 )
 
 // Virtual time. The model never reads the system clock: every value is a
@@ -64,53 +66,12 @@ func floorDiv(a, b int64) int64 {
 	return q
 }
 
-// sunElevation returns the elevation of the sun above the horizon, in
-// degrees, at a place (WGS84 degrees) and instant (low-precision formulas of
-// the Astronomical Almanac, good to about 0.1° — plenty for street lights).
-func sunElevation(at time.Time, lat, lon float64) float64 {
-	const rad = math.Pi / 180
-	n := float64(at.Unix())/86400 + 2440587.5 - 2451545.0 // days since J2000
-	l := math.Mod(280.460+0.9856474*n, 360)
-	g := math.Mod(357.528+0.9856003*n, 360) * rad
-	lambda := (l + 1.915*math.Sin(g) + 0.020*math.Sin(2*g)) * rad
-	eps := (23.439 - 0.0000004*n) * rad
-	dec := math.Asin(math.Sin(eps) * math.Sin(lambda))
-	ra := math.Atan2(math.Cos(eps)*math.Sin(lambda), math.Cos(lambda))
-	gmst := math.Mod(18.697374558+24.06570982441908*n, 24) // hours
-	ha := (gmst*15+lon)*rad - ra
-	phi := lat * rad
-	return math.Asin(math.Sin(phi)*math.Sin(dec)+math.Cos(phi)*math.Cos(dec)*math.Cos(ha)) / rad
-}
+// sunElevation and daylight are package solar's, under the names the
+// models use.
+func sunElevation(at time.Time, lat, lon float64) float64 { return solar.Elevation(at, lat, lon) }
 
-// daylight returns the Unix times at which the sun rises above and sets
-// below an elevation (in degrees: lampOnElevation for the street lights,
-// -0.833 for the sunrise and sunset of the almanacs) on the solar day whose noon is closest to the middle
-// of a UTC day (days since the Unix epoch), at a place: the sunrise
-// equation, with the declination and equation of time of that noon. Both
-// are the noon when the sun never rises that high, and noon ± 12 h when it
-// never sets that low.
 func daylight(day int64, lat, lon, elevation float64) (dawn, dusk float64) {
-	const rad = math.Pi / 180
-	noonGuess := float64(day)*86400 + 43200 - lon*240 // 240 s per degree of longitude
-	n := noonGuess/86400 + 2440587.5 - 2451545.0
-	l := math.Mod(280.460+0.9856474*n, 360)
-	g := math.Mod(357.528+0.9856003*n, 360) * rad
-	lambda := (l + 1.915*math.Sin(g) + 0.020*math.Sin(2*g)) * rad
-	eps := (23.439 - 0.0000004*n) * rad
-	dec := math.Asin(math.Sin(eps) * math.Sin(lambda))
-	ra := math.Atan2(math.Cos(eps)*math.Sin(lambda), math.Cos(lambda)) / rad
-	eot := math.Remainder(l-ra, 360) // equation of time, in degrees
-	noon := noonGuess - eot*240
-	phi := lat * rad
-	cosH := (math.Sin(elevation*rad) - math.Sin(phi)*math.Sin(dec)) / (math.Cos(phi) * math.Cos(dec))
-	switch {
-	case cosH >= 1: // polar night
-		return noon, noon
-	case cosH <= -1: // midnight sun
-		return noon - 43200, noon + 43200
-	}
-	half := math.Acos(cosH) / rad * 240
-	return noon - half, noon + half
+	return solar.Daylight(day, lat, lon, elevation)
 }
 
 // gauss is a bell of height 1 centred on mu, of width sigma.
