@@ -70,33 +70,11 @@ func (b bridgeFile) Mapping() mapping.Config { return mapping.Config{Sources: b.
 
 // parseBridgeFile reads a bridge configuration strictly and checks it.
 func parseBridgeFile(r io.Reader) (bridgeFile, error) {
-	data, err := io.ReadAll(io.LimitReader(r, 16<<20))
-	if err != nil {
+	var b bridgeFile
+	if err := mapping.DecodeStrict(r, &b, "configuration"); err != nil {
 		return bridgeFile{}, err
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	var b bridgeFile
-	if err := dec.Decode(&b); err != nil {
-		var se *json.SyntaxError
-		var te *json.UnmarshalTypeError
-		switch {
-		case errors.As(err, &se):
-			return bridgeFile{}, fmt.Errorf("line %d: %w", lineOf(data, se.Offset), err)
-		case errors.As(err, &te):
-			return bridgeFile{}, fmt.Errorf("line %d: %w", lineOf(data, te.Offset), err)
-		}
-		// An unknown field: the decoder stopped just after its name.
-		return bridgeFile{}, fmt.Errorf("line %d: %w", lineOf(data, dec.InputOffset()), err)
-	}
-	if dec.More() {
-		return bridgeFile{}, errors.New("data after the configuration")
-	}
 	return b, b.validate()
-}
-
-func lineOf(data []byte, off int64) int {
-	return bytes.Count(data[:min(int(off), len(data))], []byte("\n")) + 1
 }
 
 func (b bridgeFile) validate() error {

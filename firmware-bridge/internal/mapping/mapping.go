@@ -64,33 +64,40 @@ type Source struct {
 // Parse reads a mapping file, strictly, and checks it; formats lists the
 // format names the bridge knows.
 func Parse(r io.Reader, formats []string) (Config, error) {
-	data, err := io.ReadAll(io.LimitReader(r, 16<<20))
-	if err != nil {
-		return Config{}, err
-	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
 	var c Config
-	if err := dec.Decode(&c); err != nil {
-		var se *json.SyntaxError
-		var te *json.UnmarshalTypeError
-		switch {
-		case errors.As(err, &se):
-			return Config{}, fmt.Errorf("line %d: %w", line(data, se.Offset), err)
-		case errors.As(err, &te):
-			return Config{}, fmt.Errorf("line %d: %w", line(data, te.Offset), err)
-		}
-		// An unknown field: the decoder stopped just after its name.
-		return Config{}, fmt.Errorf("line %d: %w", line(data, dec.InputOffset()), err)
-	}
-	if dec.More() {
-		return Config{}, errors.New("data after the mapping")
+	if err := DecodeStrict(r, &c, "mapping"); err != nil {
+		return Config{}, err
 	}
 	return c, c.Validate(formats)
 }
 
-func line(data []byte, off int64) int {
-	return bytes.Count(data[:min(int(off), len(data))], []byte("\n")) + 1
+// DecodeStrict decodes one JSON document of at most 16 MiB from r into v,
+// refusing unknown fields and anything after it; an error names its line.
+// what names the document in the error about trailing data.
+func DecodeStrict(r io.Reader, v any, what string) error {
+	data, err := io.ReadAll(io.LimitReader(r, 16<<20))
+	if err != nil {
+		return err
+	}
+	line := func(off int64) int { return bytes.Count(data[:min(int(off), len(data))], []byte("\n")) + 1 }
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var se *json.SyntaxError
+		var te *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &se):
+			return fmt.Errorf("line %d: %w", line(se.Offset), err)
+		case errors.As(err, &te):
+			return fmt.Errorf("line %d: %w", line(te.Offset), err)
+		}
+		// An unknown field: the decoder stopped just after its name.
+		return fmt.Errorf("line %d: %w", line(dec.InputOffset()), err)
+	}
+	if dec.More() {
+		return fmt.Errorf("data after the %s", what)
+	}
+	return nil
 }
 
 // Validate reports every problem of c at once.
