@@ -31,6 +31,9 @@ const (
 	defaultInfluxBucket     = "civisens"
 	defaultBatchSize        = 500
 	defaultFlushInterval    = time.Second
+	defaultInfluxBatchSize  = 5000
+	defaultInfluxFlush      = 100 * time.Millisecond
+	defaultInfluxWriters    = 4
 	defaultMaxFuture        = 5 * time.Minute
 	defaultMaxPast          = 7 * 24 * time.Hour
 	defaultLogLevel         = "info"
@@ -151,10 +154,20 @@ type Config struct {
 	// entries' retentions need; their readings are then refused
 	// (retention_missing).
 	InfluxNoCreateRetention bool
-	// BatchSize is the number of readings per InfluxDB write. Default 500.
+	// BatchSize is the most readings per spool record (one append, acked
+	// together after one fsync). Default 500.
 	BatchSize int
-	// FlushInterval is the longest a reading waits for its batch. Default 1s.
+	// FlushInterval is the longest a reading waits to be appended to the
+	// spool. Default 1s (in practice it is appended as soon as the ingest
+	// is idle).
 	FlushInterval time.Duration
+	// InfluxBatchSize is the most readings per InfluxDB write. Default 5000.
+	InfluxBatchSize int
+	// InfluxFlushInterval is the longest a spooled reading waits for its
+	// InfluxDB batch to fill. Default 100ms.
+	InfluxFlushInterval time.Duration
+	// InfluxWriters is the most InfluxDB writes in flight. Default 4.
+	InfluxWriters int
 	// MaxFuture is how far ahead of the gateway's clock a reading may be.
 	// Default 5m.
 	MaxFuture time.Duration
@@ -166,6 +179,8 @@ type Config struct {
 	MaxRecords int
 	// LogLevel is debug, info, warn or error. Default info.
 	LogLevel string
+	// Pprof serves Go's profiles at /debug/pprof/ on HTTPListen.
+	Pprof bool
 }
 
 // withDefaults returns c with every zero field set to its default.
@@ -193,6 +208,13 @@ func (c Config) withDefaults() Config {
 		c.BatchSize = defaultBatchSize
 	}
 	setD(&c.FlushInterval, defaultFlushInterval)
+	if c.InfluxBatchSize == 0 {
+		c.InfluxBatchSize = defaultInfluxBatchSize
+	}
+	setD(&c.InfluxFlushInterval, defaultInfluxFlush)
+	if c.InfluxWriters == 0 {
+		c.InfluxWriters = defaultInfluxWriters
+	}
 	setD(&c.MaxFuture, defaultMaxFuture)
 	setD(&c.MaxPast, defaultMaxPast)
 	set(&c.LogLevel, defaultLogLevel)
@@ -327,6 +349,15 @@ func (c Config) Validate() error {
 	if c.FlushInterval < 0 || c.FlushInterval > time.Minute {
 		bad("flush-interval", "%v is not in 0..1m", c.FlushInterval)
 	}
+	if c.InfluxBatchSize < 1 || c.InfluxBatchSize > 50000 {
+		bad("influx-batch-size", "%d is not in 1..50000", c.InfluxBatchSize)
+	}
+	if c.InfluxFlushInterval < 0 || c.InfluxFlushInterval > time.Minute {
+		bad("influx-flush-interval", "%v is not in 0..1m", c.InfluxFlushInterval)
+	}
+	if c.InfluxWriters < 1 || c.InfluxWriters > 64 {
+		bad("influx-writers", "%d is not in 1..64", c.InfluxWriters)
+	}
 	if c.MaxFuture < 0 {
 		bad("max-future", "%v is negative", c.MaxFuture)
 	}
@@ -366,6 +397,9 @@ func (c Config) LogValue() slog.Value {
 		slog.String("influx_bucket", c.InfluxBucket),
 		slog.Int("batch_size", c.BatchSize),
 		slog.Duration("flush_interval", c.FlushInterval),
+		slog.Int("influx_batch_size", c.InfluxBatchSize),
+		slog.Duration("influx_flush_interval", c.InfluxFlushInterval),
+		slog.Int("influx_writers", c.InfluxWriters),
 		slog.Duration("max_future", c.MaxFuture),
 		slog.Duration("max_past", c.MaxPast),
 		slog.Int("max_payload", c.MaxPayload),
@@ -464,8 +498,11 @@ func options() []option {
 			c.InfluxNoCreateRetention = !b
 			return nil
 		}},
-		{"batch-size", "GATEWAY_BATCH_SIZE", "N", strconv.Itoa(defaultBatchSize), "readings per InfluxDB write", setInt(func(c *Config) *int { return &c.BatchSize })},
-		{"flush-interval", "GATEWAY_FLUSH_INTERVAL", "DURATION", formatDuration(defaultFlushInterval), "longest a reading waits for its batch", setDuration(func(c *Config) *time.Duration { return &c.FlushInterval })},
+		{"influx-batch-size", "INFLUX_BATCH_SIZE", "N", strconv.Itoa(defaultInfluxBatchSize), "most readings per InfluxDB write", setInt(func(c *Config) *int { return &c.InfluxBatchSize })},
+		{"influx-flush-interval", "INFLUX_FLUSH_INTERVAL", "DURATION", formatDuration(defaultInfluxFlush), "longest a spooled reading waits for its InfluxDB batch to fill", setDuration(func(c *Config) *time.Duration { return &c.InfluxFlushInterval })},
+		{"influx-writers", "INFLUX_WRITERS", "N", strconv.Itoa(defaultInfluxWriters), "most InfluxDB writes in flight", setInt(func(c *Config) *int { return &c.InfluxWriters })},
+		{"batch-size", "GATEWAY_BATCH_SIZE", "N", strconv.Itoa(defaultBatchSize), "most readings per spool record (appended and acknowledged together)", setInt(func(c *Config) *int { return &c.BatchSize })},
+		{"flush-interval", "GATEWAY_FLUSH_INTERVAL", "DURATION", formatDuration(defaultFlushInterval), "longest a reading waits to be appended to the spool", setDuration(func(c *Config) *time.Duration { return &c.FlushInterval })},
 		{"max-future", "GATEWAY_MAX_FUTURE", "DURATION", formatDuration(defaultMaxFuture), "readings further ahead of the gateway's clock are refused", setDuration(func(c *Config) *time.Duration { return &c.MaxFuture })},
 		{"max-past", "GATEWAY_MAX_PAST", "DURATION", formatDuration(defaultMaxPast), "readings older than this are refused", setDuration(func(c *Config) *time.Duration { return &c.MaxPast })},
 		{"max-payload", "GATEWAY_MAX_PAYLOAD", "SIZE", formatSize(defaultMaxPayload), "largest SenML payload; larger ones are refused (too_large)", setSize(func(c *Config) *int { return &c.MaxPayload })},
@@ -475,6 +512,7 @@ func options() []option {
 		{"spool-segment-bytes", "GATEWAY_SPOOL_SEGMENT_BYTES", "SIZE", formatSize(defaultSpoolSegment), "size of a spool segment file", setSize(func(c *Config) *int { return &c.SpoolSegmentBytes })},
 		{"spool-sync-records", "GATEWAY_SPOOL_SYNC_RECORDS", "N", strconv.Itoa(defaultSpoolSyncRecords), "fsync the spool as soon as this many appended records wait", setInt(func(c *Config) *int { return &c.SpoolSyncRecords })},
 		{"spool-sync-interval", "GATEWAY_SPOOL_SYNC_INTERVAL", "DURATION", formatDuration(defaultSpoolSyncEvery), "shortest time between two spool fsyncs (unless -spool-sync-records wait)", setDuration(func(c *Config) *time.Duration { return &c.SpoolSyncInterval })},
+		{"pprof", "GATEWAY_PPROF", "", "false", "serve Go's CPU and memory profiles at /debug/pprof/ on -http-listen (for diagnosis; keep -http-listen on loopback)", setBool(func(c *Config) *bool { return &c.Pprof })},
 		{"spool-evict-oldest", "GATEWAY_SPOOL_EVICT_OLDEST", "", "false", "when the spool is full, delete its oldest segment (unsent readings lost, counted) instead of stopping acknowledgements", setBool(func(c *Config) *bool { return &c.SpoolEvictOldest })},
 		{"deadletter-max-bytes", "GATEWAY_DEADLETTER_MAX_BYTES", "SIZE", formatSize(defaultDeadLetterMax), "bound of the files of readings InfluxDB refused for good (<data-dir>/deadletter)", setSize(func(c *Config) *int { return &c.DeadLetterMaxBytes })},
 		{"drain-timeout", "GATEWAY_DRAIN_TIMEOUT", "DURATION", formatDuration(defaultDrainTimeout), "at a stop, how long the spool is still sent to InfluxDB", setDuration(func(c *Config) *time.Duration { return &c.DrainTimeout })},

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -86,7 +87,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, sd sdnotify.Notifi
 		return err
 	}
 	defer dead.Close()
-	drainer := sink.NewDrainer(sink.DrainConfig{BatchSize: cfg.BatchSize, FlushInterval: cfg.FlushInterval}, sp, snk, dead,
+	drainer := sink.NewDrainer(sink.DrainConfig{BatchSize: cfg.InfluxBatchSize, FlushInterval: cfg.InfluxFlushInterval, Writers: cfg.InfluxWriters}, sp, snk, dead,
 		log.With("component", "sink"), reg)
 
 	// The embedded broker admits the allow-list's MQTT credentials: they
@@ -169,7 +170,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, sd sdnotify.Notifi
 	// Aggregates: the drainer hands the aggregator what it wrote raw.
 	if !cfg.AggregateOff {
 		agg, err := aggregate.New(aggregate.Config{Windows: cfg.AggregateWindows, Grace: cfg.AggregateGrace, Retention: cfg.AggregateRetention,
-			StateFile: filepath.Join(cfg.DataDir, "aggregate.state"), Entries: al.Lookup, MaxFuture: cfg.MaxFuture}, log.With("component", "aggregate"), reg)
+			StateFile: filepath.Join(cfg.DataDir, "aggregate.state"), Entries: al.Entry, MaxFuture: cfg.MaxFuture}, log.With("component", "aggregate"), reg)
 		if err != nil {
 			return err
 		}
@@ -256,6 +257,16 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, sd sdnotify.Notifi
 		return h
 	}
 	srv.Handler = metrics.NewHandler(reg, health)
+	if cfg.Pprof {
+		mux := http.NewServeMux()
+		mux.Handle("/", srv.Handler)
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+		srv.Handler = mux
+		srv.WriteTimeout = 0 // a CPU profile takes its seconds
+	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	// Under systemd (Type=notify): ready once HTTP and the broker listen —

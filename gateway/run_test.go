@@ -64,6 +64,7 @@ func TestDefaults(t *testing.T) {
 		MQTTListen: "127.0.0.1:1883", HTTPListen: "127.0.0.1:9464", RegistryURL: "http://127.0.0.1:8080",
 		AllowListRefresh: 30 * time.Second, LastSeenInterval: time.Minute, DataDir: "var/gateway", ClientID: "civisens-gateway",
 		InfluxURL: "http://127.0.0.1:8086", InfluxBucket: "civisens", BatchSize: 500, FlushInterval: time.Second,
+		InfluxBatchSize: 5000, InfluxFlushInterval: 100 * time.Millisecond, InfluxWriters: 4,
 		MaxFuture: 5 * time.Minute, MaxPast: 7 * 24 * time.Hour, LogLevel: "info",
 		SpoolDir: "var/gateway/spool", SpoolMaxBytes: 256 << 20, SpoolSegmentBytes: 8 << 20, SpoolSyncRecords: 1000,
 		SpoolSyncInterval: 50 * time.Millisecond, DeadLetterMaxBytes: 16 << 20, DrainTimeout: 10 * time.Second,

@@ -45,10 +45,12 @@
 package aggregate
 
 import (
+	"bufio"
 	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -112,9 +114,10 @@ type Config struct {
 	// aggregates go follow the register as it is now, as a repair does.
 	// The spool keeps only what raw points need of an entry; a reading of
 	// a sensor no longer in the list is aggregated with that, its
-	// quantities' aggregation inferred from their units. Nil: the
-	// readings' own entries.
-	Entries func(id string) (registryapi.GatewaySensor, bool)
+	// quantities' aggregation inferred from their units. Entries returns
+	// nil for a sensor not in the list, and a shared entry the aggregator
+	// does not modify. Nil: the readings' own entries.
+	Entries func(id string) *registryapi.GatewaySensor
 }
 
 func (c Config) withDefaults() Config {
@@ -202,6 +205,7 @@ type Aggregator struct {
 	log       *slog.Logger
 	now       func() time.Time
 	startedAt time.Time
+	addNow    time.Time // the clock at the start of the current Add
 
 	mu       sync.Mutex
 	en       *engine
@@ -253,14 +257,15 @@ func newWithClock(cfg Config, log *slog.Logger, reg *metrics.Registry, now func(
 	for i, s := range a.en.sizes {
 		a.en.barrier[i] = floor(start+int64(max(cfg.MaxFuture, 0)), s) + s
 	}
+	// Both run within Add, which sets addNow.
 	a.en.late = func(e *registryapi.GatewaySensor, i int, ws int64) {
 		a.late.Inc()
 		size := a.en.sizes[i]
-		a.schedule(e, i, ws, ws+2*size, a.now().Add(a.cfg.Grace))
+		a.schedule(e, i, ws, ws+2*size, a.addNow.Add(a.cfg.Grace))
 	}
 	a.en.skipped = func(e *registryapi.GatewaySensor, i int, ws int64) {
 		b := a.en.barrier[i]
-		a.schedule(e, i, ws, b, later(time.Unix(0, b).Add(a.cfg.Grace), a.now().Add(a.cfg.Grace)))
+		a.schedule(e, i, ws, b, later(time.Unix(0, b).Add(a.cfg.Grace), a.addNow.Add(a.cfg.Grace)))
 	}
 	reg.GaugeFunc("civisens_gateway_aggregate_repairs_pending", "Aggregate repairs waiting (one per sensor and window size).", func() float64 {
 		a.mu.Lock()
@@ -298,6 +303,12 @@ func (a *Aggregator) schedule(e *registryapi.GatewaySensor, i int, from, to int6
 	if e == nil {
 		return
 	}
+	k := repairKey{e.ID, i}
+	r := a.repairs[k]
+	if r != nil && from >= r.From.UnixNano() && to <= r.To.UnixNano() && !due.After(r.Due) {
+		r.Entry = e
+		return // already scheduled: every reading before the barrier comes here
+	}
 	size := a.en.sizes[i]
 	from = floor(from, size)
 	if min := a.now().Add(-a.cfg.RepairSpan).UnixNano(); from < min {
@@ -306,8 +317,6 @@ func (a *Aggregator) schedule(e *registryapi.GatewaySensor, i int, from, to int6
 	if to <= from {
 		return
 	}
-	k := repairKey{e.ID, i}
-	r := a.repairs[k]
 	if r == nil {
 		a.repairs[k] = &Repair{Entry: e, size: i, Size: time.Duration(size), From: time.Unix(0, from).UTC(), To: time.Unix(0, to).UTC(), Due: due}
 		a.saved = false
@@ -373,25 +382,22 @@ func (a *Aggregator) Retention(e *registryapi.GatewaySensor) string {
 func (a *Aggregator) Add(rs []validate.Accepted) []Window {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	now := a.now().UnixNano()
-	var current map[string]*registryapi.GatewaySensor
-	if a.cfg.Entries != nil {
-		current = map[string]*registryapi.GatewaySensor{}
-	}
+	a.addNow = a.now()
+	now := a.addNow.UnixNano()
+	var (
+		sensor  string // the readings of a message come together
+		current *registryapi.GatewaySensor
+	)
 	for _, r := range rs {
 		if r.Entry == nil {
 			continue
 		}
-		if current != nil {
-			e, ok := current[r.Sensor]
-			if !ok {
-				if cur, found := a.cfg.Entries(r.Sensor); found {
-					e = &cur
-				}
-				current[r.Sensor] = e
+		if a.cfg.Entries != nil {
+			if r.Sensor != sensor || current == nil {
+				sensor, current = r.Sensor, a.cfg.Entries(r.Sensor)
 			}
-			if e != nil {
-				r.Entry = e
+			if current != nil {
+				r.Entry = current
 			}
 		}
 		a.en.add(r, now, &a.counters)
@@ -582,18 +588,41 @@ func (a *Aggregator) saveLocked(force bool) error {
 	if a.cfg.StateFile == "" || a.saved || (!force && a.now().Sub(a.savedAt) < saveEvery) {
 		return nil
 	}
-	st := state{Watermark: a.watermark.UTC()}
-	for k, r := range a.repairs {
-		st.Repairs = append(st.Repairs, stateRepair{Sensor: k.sensor, Window: WindowName(r.Size), From: r.From, To: r.To})
+	// Streamed: after a start, 10,000 sensors have 30,000 repairs pending,
+	// megabytes of JSON that need not be in memory at once.
+	keys := make([]repairKey, 0, len(a.repairs))
+	for k := range a.repairs {
+		keys = append(keys, k)
 	}
-	slices.SortFunc(st.Repairs, func(x, y stateRepair) int {
-		return cmp.Or(strings.Compare(x.Sensor, y.Sensor), strings.Compare(x.Window, y.Window))
+	slices.SortFunc(keys, func(x, y repairKey) int {
+		return cmp.Or(strings.Compare(x.sensor, y.sensor), cmp.Compare(x.size, y.size))
 	})
-	b, err := json.Marshal(st)
-	if err != nil {
+	write := func(w io.Writer) error {
+		head, err := json.Marshal(state{Watermark: a.watermark.UTC()})
+		if err != nil {
+			return err
+		}
+		if len(keys) == 0 {
+			_, err = w.Write(head)
+			return err
+		}
+		// {"watermark":"…","repairs":[{…},…]}
+		w.Write(head[:len(head)-1])
+		io.WriteString(w, `,"repairs":[`)
+		enc := json.NewEncoder(w)
+		for i, k := range keys {
+			if i > 0 {
+				io.WriteString(w, ",")
+			}
+			r := a.repairs[k]
+			if err := enc.Encode(stateRepair{Sensor: k.sensor, Window: WindowName(r.Size), From: r.From, To: r.To}); err != nil {
+				return err
+			}
+		}
+		_, err = io.WriteString(w, "]}")
 		return err
 	}
-	if err := writeFileAtomic(a.cfg.StateFile, b); err != nil {
+	if err := writeFileAtomic(a.cfg.StateFile, write); err != nil {
 		a.log.Error("cannot write the aggregate state file; a restart will repair more windows", "file", a.cfg.StateFile, "err", err)
 		return err
 	}
@@ -603,7 +632,7 @@ func (a *Aggregator) saveLocked(force bool) error {
 
 // writeFileAtomic writes b to name through a synced temporary file and a
 // rename, so that name holds the old or the new content, never a torn one.
-func writeFileAtomic(name string, b []byte) error {
+func writeFileAtomic(name string, write func(io.Writer) error) error {
 	dir := filepath.Dir(name)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
@@ -613,7 +642,12 @@ func writeFileAtomic(name string, b []byte) error {
 		return err
 	}
 	defer os.Remove(f.Name())
-	if _, err := f.Write(b); err != nil {
+	w := bufio.NewWriter(f)
+	if err := write(w); err != nil {
+		f.Close()
+		return err
+	}
+	if err := w.Flush(); err != nil {
 		f.Close()
 		return err
 	}

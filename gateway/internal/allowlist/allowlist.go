@@ -158,6 +158,16 @@ func (l *List) Lookup(id string) (registryapi.GatewaySensor, bool) {
 	return *e, true
 }
 
+// Entry returns the entry of sensor id, nil if the list has none; it is
+// shared: the caller must not modify it.
+func (l *List) Entry(id string) *registryapi.GatewaySensor {
+	s := l.cur.Load()
+	if s == nil {
+		return nil
+	}
+	return s.byID[id]
+}
+
 // Sensors returns the entries of the current list (nil when there is
 // none yet); the caller must not modify them.
 func (l *List) Sensors() []registryapi.GatewaySensor {

@@ -38,7 +38,9 @@ type Durable interface {
 
 // AllowList is the register's allow-list.
 type AllowList interface {
-	Lookup(id string) (registryapi.GatewaySensor, bool)
+	// Entry returns the entry of sensor id, nil if there is none; the
+	// caller does not modify it.
+	Entry(id string) *registryapi.GatewaySensor
 }
 
 // Observer hears which sensors the ingester accepts readings from, and
@@ -261,6 +263,9 @@ func (in *Ingester) Run(ctx context.Context) error {
 			log.Warn("mqtt connection lost; reconnecting", "err", err)
 		}).
 		SetReconnectingHandler(func(paho.Client, *paho.ClientOptions) { log.Debug("mqtt reconnecting") })
+	if buffered(u) {
+		opts.SetCustomOpenConnectionFn(openConn)
+	}
 	client := paho.NewClient(opts)
 
 	done := make(chan struct{})
@@ -326,7 +331,8 @@ func (in *Ingester) process(ctx context.Context, m inbound, dst []validate.Accep
 		in.refusePayload(ctx, topic, "", "", err)
 		return dst
 	}
-	entry, known := in.allow.Lookup(sensor)
+	entry := in.allow.Entry(sensor)
+	known := entry != nil
 	label := ""
 	if known {
 		label = sensor
@@ -351,7 +357,7 @@ func (in *Ingester) process(ctx context.Context, m inbound, dst []validate.Accep
 	}
 	n := len(dst)
 	for _, r := range readings {
-		a, err := in.cfg.Rules.Check(&entry, r, m.at)
+		a, err := in.cfg.Rules.Check(entry, r, m.at)
 		if err != nil {
 			reason := validate.Reason(err)
 			in.readingsRejected.With(reason, sensor).Inc()

@@ -25,7 +25,12 @@ var now = time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
 
 type allowList map[string]registryapi.GatewaySensor
 
-func (a allowList) Lookup(id string) (registryapi.GatewaySensor, bool) { e, ok := a[id]; return e, ok }
+func (a allowList) Entry(id string) *registryapi.GatewaySensor {
+	if e, ok := a[id]; ok {
+		return &e
+	}
+	return nil
+}
 
 var register = allowList{
 	"air-hdv-01": {ID: "air-hdv-01", Category: "air", Site: "hotel-de-ville", Status: "active",

@@ -50,7 +50,12 @@ func TestAggregatesInInfluxDB(t *testing.T) {
 	entries := map[string]registryapi.GatewaySensor{meter.ID: *meter, bay.ID: *bay}
 	agg, err := aggregate.New(aggregate.Config{Windows: []time.Duration{time.Minute, 15 * time.Minute}, Grace: time.Millisecond,
 		StateFile: filepath.Join(dir, "aggregate.state"),
-		Entries:   func(id string) (registryapi.GatewaySensor, bool) { e, ok := entries[id]; return e, ok }}, log, reg)
+		Entries: func(id string) *registryapi.GatewaySensor {
+			if e, ok := entries[id]; ok {
+				return &e
+			}
+			return nil
+		}}, log, reg)
 	if err != nil {
 		t.Fatal(err)
 	}

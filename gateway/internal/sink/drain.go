@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	influxhttp "github.com/influxdata/influxdb-client-go/v2/api/http"
@@ -26,8 +27,9 @@ type Source interface {
 
 // Defaults of [DrainConfig].
 const (
-	DefaultBatchSize     = 500
-	DefaultFlushInterval = time.Second
+	DefaultBatchSize     = 5000
+	DefaultFlushInterval = 100 * time.Millisecond
+	DefaultWriters       = 4
 	DefaultRetryMin      = 100 * time.Millisecond
 	DefaultRetryMax      = 30 * time.Second
 	// maxRetryAfter caps the wait a server may ask for with Retry-After.
@@ -42,6 +44,8 @@ type DrainConfig struct {
 	BatchSize int
 	// FlushInterval is the longest a batch waits to fill.
 	FlushInterval time.Duration
+	// Writers is the most batches written at once.
+	Writers int
 	// RetryMin and RetryMax bound the backoff between attempts.
 	RetryMin, RetryMax time.Duration
 }
@@ -52,6 +56,9 @@ func (c DrainConfig) withDefaults() DrainConfig {
 	}
 	if c.FlushInterval <= 0 {
 		c.FlushInterval = DefaultFlushInterval
+	}
+	if c.Writers <= 0 {
+		c.Writers = DefaultWriters
 	}
 	if c.RetryMin <= 0 {
 		c.RetryMin = DefaultRetryMin
@@ -67,6 +74,7 @@ func (c DrainConfig) withDefaults() DrainConfig {
 type pointsWriter interface {
 	Destination(ctx context.Context, retention string) (string, error)
 	WritePoints(ctx context.Context, dest string, pts []*write.Point, readings int) error
+	WriteLines(ctx context.Context, dest, lines string, points, readings int) error
 }
 
 // Drainer sends the spool to InfluxDB; see the package documentation.
@@ -82,9 +90,9 @@ type Drainer struct {
 	refused *metrics.CounterVec
 
 	agg            *aggregate.Aggregator // nil: no aggregates
-	notWritten     map[readingKey]bool   // readings of the batch refused for good
 	aggRefused     *metrics.CounterVec
-	lastTick       time.Time
+	caughtUp       atomic.Bool  // the last read took all the spool had
+	inFlight       atomic.Int32 // batches read and not yet completed
 	tickEvery      time.Duration
 	repairBudget   time.Duration
 	repairsPerTurn int
@@ -124,6 +132,13 @@ func NewDrainer(cfg DrainConfig, src Source, w pointsWriter, dead *DeadLetters, 
 // Run sends batches until ctx ends, or until stop is closed and the spool
 // has nothing more to send (or ctx ends first: a graceful stop gives ctx a
 // deadline). What was not sent stays in the spool for the next start.
+//
+// Up to Writers batches are written at once: Run reads the spool and hands
+// each batch to a goroutine of its own, and a completer takes the batches
+// back in the order they were read, hands them to the aggregator and marks
+// them done in the spool. A batch is never marked done before every batch
+// read before it was written, so a failure or a stop leaves in the spool
+// exactly what may not be in InfluxDB.
 func (d *Drainer) Run(ctx context.Context, stop <-chan struct{}) {
 	readCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -134,42 +149,122 @@ func (d *Drainer) Run(ctx context.Context, stop <-chan struct{}) {
 		case <-readCtx.Done():
 		}
 	}()
-	var b spool.Batch
+	n := d.cfg.Writers
+	inOrder := make(chan *job, n) // read, in order, to the completer
+	free := make(chan *job, n)    // completed, to read into again
+	for range n {
+		free <- &job{}
+	}
+	completed := make(chan struct{})
+	graceful := false
+	go func() {
+		defer close(completed)
+		d.complete(ctx, inOrder, free, &graceful)
+	}()
+	defer func() {
+		close(inOrder)
+		<-completed
+	}()
 	for ctx.Err() == nil {
-		b.Reset()
+		var j *job
+		select {
+		case j = <-free:
+		case <-ctx.Done():
+			return
+		case <-completed:
+			return // a write failed because ctx ended
+		}
+		j.b.Reset()
 		if readCtx.Err() == nil {
-			if err := d.read(readCtx, &b); err != nil && readCtx.Err() == nil {
+			if err := d.read(readCtx, &j.b); err != nil && readCtx.Err() == nil {
 				d.log.Error("spool read failed", "err", err)
 				return
 			}
-			d.fill(readCtx, &b)
+			d.fill(readCtx, &j.b)
 		}
 		if readCtx.Err() != nil {
 			// Stopping: what is there, without waiting.
-			if err := d.src.Read(ctx, &b, d.cfg.BatchSize, false); err != nil {
+			if err := d.src.Read(ctx, &j.b, d.cfg.BatchSize, false); err != nil {
 				return
 			}
-			if b.Records == 0 {
-				d.stopAggregates(ctx)
+			if j.b.Records == 0 {
+				graceful = true
 				return
 			}
 		}
-		if b.Records > 0 {
-			if err := d.write(ctx, b.Readings); err != nil {
-				return // ctx ended: the batch stays in the spool
+		d.caughtUp.Store(len(j.b.Readings) < d.cfg.BatchSize)
+		if j.b.Records == 0 {
+			free <- j
+			continue
+		}
+		j.done, j.err = make(chan struct{}), nil
+		d.inFlight.Add(1)
+		inOrder <- j // never blocks: there are n jobs
+		go func() {
+			defer close(j.done)
+			j.err = d.write(ctx, j.b.Readings, &j.st)
+		}()
+	}
+}
+
+// job is one batch on its way to InfluxDB.
+type job struct {
+	b    spool.Batch
+	st   writeState
+	done chan struct{} // closed when written, or when ctx ended
+	err  error         // non-nil: ctx ended before it was written
+}
+
+// complete takes the jobs of Run in order as their writes end, hands what
+// they wrote to the aggregator, marks them done in the spool and frees
+// them; between jobs, while Run is caught up, it closes windows by the
+// clock and runs repairs. It stops at the first job whose write did not
+// end (ctx ended), without marking it or any later one done; when in is
+// closed after a graceful stop, it writes the windows due and the
+// aggregator's state.
+func (d *Drainer) complete(ctx context.Context, in <-chan *job, free chan<- *job, graceful *bool) {
+	var tick <-chan time.Time
+	if d.agg != nil {
+		t := time.NewTicker(d.tickEvery)
+		defer t.Stop()
+		tick = t.C
+	}
+	for {
+		select {
+		case j, ok := <-in:
+			if !ok {
+				if *graceful {
+					d.stopAggregates(ctx)
+				}
+				return
+			}
+			<-j.done
+			if j.err != nil {
+				for j := range in {
+					<-j.done // the others end with ctx too
+				}
+				return
 			}
 			if d.agg != nil {
-				if err := d.writeWindows(ctx, d.agg.Add(d.written(b.Readings))); err != nil {
+				if err := d.writeWindows(ctx, d.agg.Add(written(j.b.Readings, j.st.notWritten))); err != nil {
+					for j := range in {
+						<-j.done
+					}
 					return
 				}
 			}
-			if err := d.src.Done(&b); err != nil {
+			clear(j.st.notWritten)
+			d.inFlight.Add(-1)
+			if err := d.src.Done(&j.b); err != nil {
 				d.rl.Log(ctx, slog.LevelError, "checkpoint", "spool checkpoint failed; readings may be sent again after a restart", "err", err)
 			}
-		}
-		// Caught up: the spool had no more than this batch.
-		if d.agg != nil && len(b.Readings) < d.cfg.BatchSize && time.Since(d.lastTick) >= d.tickEvery {
-			d.tick(ctx)
+			free <- j
+		case <-tick:
+			// Caught up: the last read took all there was, and every batch
+			// read is in the aggregator.
+			if d.caughtUp.Load() && d.inFlight.Load() == 0 {
+				d.tick(ctx)
+			}
 		}
 	}
 }
@@ -177,35 +272,40 @@ func (d *Drainer) Run(ctx context.Context, stop <-chan struct{}) {
 // written returns the readings of batch that were written raw: all but
 // those refused for good (an aggregate is computed from stored readings
 // only, as a repair would).
-func (d *Drainer) written(batch []validate.Accepted) []validate.Accepted {
-	if len(d.notWritten) == 0 {
+func written(batch []validate.Accepted, notWritten map[readingKey]bool) []validate.Accepted {
+	if len(notWritten) == 0 {
 		return batch
 	}
 	out := make([]validate.Accepted, 0, len(batch))
 	for _, r := range batch {
-		if !d.notWritten[readingKey{r.Sensor, r.Quantity, r.Time.UnixNano()}] {
+		if !notWritten[readingKey{r.Sensor, r.Quantity, r.Time.UnixNano()}] {
 			out = append(out, r)
 		}
 	}
-	clear(d.notWritten)
 	return out
 }
 
-// markNotWritten records readings refused for good, for written.
-func (d *Drainer) markNotWritten(rs []validate.Accepted) {
+// writeState is what the write of one batch needs and finds.
+type writeState struct {
+	lines      lineBatch
+	notWritten map[readingKey]bool // readings refused for good
+}
+
+// markNotWritten records in st readings refused for good, for written.
+func (d *Drainer) markNotWritten(st *writeState, rs []validate.Accepted) {
 	if d.agg == nil {
 		return
 	}
-	if d.notWritten == nil {
-		d.notWritten = map[readingKey]bool{}
+	if st.notWritten == nil {
+		st.notWritten = map[readingKey]bool{}
 	}
 	for _, r := range rs {
-		d.notWritten[readingKey{r.Sensor, r.Quantity, r.Time.UnixNano()}] = true
+		st.notWritten[readingKey{r.Sensor, r.Quantity, r.Time.UnixNano()}] = true
 	}
 }
 
 // read waits for a first record; with aggregates, at most tickEvery, so
-// that the clock closes windows while the spool is idle.
+// that Run notices it is caught up while the spool is idle.
 func (d *Drainer) read(ctx context.Context, b *spool.Batch) error {
 	if d.agg == nil {
 		return d.src.Read(ctx, b, d.cfg.BatchSize, true)
@@ -222,7 +322,6 @@ func (d *Drainer) read(ctx context.Context, b *spool.Batch) error {
 // tick closes the windows due by the clock, writes them, and runs the
 // repairs due, for at most repairBudget.
 func (d *Drainer) tick(ctx context.Context) {
-	d.lastTick = time.Now()
 	ws, until := d.agg.Tick(true)
 	if err := d.writeWindows(ctx, ws); err != nil {
 		return
@@ -391,7 +490,7 @@ func (d *Drainer) fill(ctx context.Context, b *spool.Batch) {
 // or bucket of the entries' retention), retrying until it is written or ctx
 // ends, and sends the points InfluxDB refuses for good, and the readings
 // whose destination the gateway refuses, to the dead letters.
-func (d *Drainer) write(ctx context.Context, batch []validate.Accepted) error {
+func (d *Drainer) write(ctx context.Context, batch []validate.Accepted, st *writeState) error {
 	if len(batch) == 0 {
 		return nil
 	}
@@ -410,7 +509,7 @@ func (d *Drainer) write(ctx context.Context, batch []validate.Accepted) error {
 		}
 	}
 	if same {
-		return d.writeTo(ctx, first, batch)
+		return d.writeTo(ctx, first, batch, st)
 	}
 	var order []string
 	groups := map[string][]validate.Accepted{}
@@ -422,7 +521,7 @@ func (d *Drainer) write(ctx context.Context, batch []validate.Accepted) error {
 		groups[k] = append(groups[k], r)
 	}
 	for _, k := range order {
-		if err := d.writeTo(ctx, k, groups[k]); err != nil {
+		if err := d.writeTo(ctx, k, groups[k], st); err != nil {
 			return err
 		}
 	}
@@ -430,7 +529,7 @@ func (d *Drainer) write(ctx context.Context, batch []validate.Accepted) error {
 }
 
 // writeTo writes the readings of one retention.
-func (d *Drainer) writeTo(ctx context.Context, retention string, batch []validate.Accepted) error {
+func (d *Drainer) writeTo(ctx context.Context, retention string, batch []validate.Accepted, st *writeState) error {
 	delay := d.cfg.RetryMin
 	var dest string
 	for attempt := 1; ; attempt++ {
@@ -441,7 +540,7 @@ func (d *Drainer) writeTo(ctx context.Context, retention string, batch []validat
 		}
 		var re *RetentionError
 		if errors.As(err, &re) {
-			d.refuse(ctx, batch, re)
+			d.refuse(ctx, batch, re, st)
 			return nil
 		}
 		if ctx.Err() != nil {
@@ -459,22 +558,14 @@ func (d *Drainer) writeTo(ctx context.Context, retention string, batch []validat
 		}
 		delay = min(2*delay, d.cfg.RetryMax)
 	}
-	pts, owner := points(batch)
-	// prefix[i] is the number of readings of points before i.
-	prefix := make([]int, len(pts)+1)
-	for _, o := range owner {
-		prefix[o+1]++
-	}
-	for i := range pts {
-		prefix[i+1] += prefix[i]
-	}
-	return d.writeRange(ctx, dest, batch, pts, owner, prefix, 0, len(pts))
+	st.lines.encode(batch)
+	return d.writeRange(ctx, dest, batch, 0, len(st.lines.ends), st)
 }
 
 // refuse counts and dead-letters readings whose destination the gateway
 // refuses to write to.
-func (d *Drainer) refuse(ctx context.Context, batch []validate.Accepted, re *RetentionError) {
-	d.markNotWritten(batch)
+func (d *Drainer) refuse(ctx context.Context, batch []validate.Accepted, re *RetentionError, st *writeState) {
+	d.markNotWritten(st, batch)
 	bySensor := map[string]int{}
 	for _, r := range batch {
 		bySensor[r.Sensor]++
@@ -492,10 +583,18 @@ func (d *Drainer) refuse(ctx context.Context, batch []validate.Accepted, re *Ret
 	}
 }
 
-func (d *Drainer) writeRange(ctx context.Context, dest string, batch []validate.Accepted, pts []*write.Point, owner, prefix []int, lo, hi int) error {
+// writeRange writes lines [lo, hi) of st.lines, the encoding of batch.
+func (d *Drainer) writeRange(ctx context.Context, dest string, batch []validate.Accepted, lo, hi int, st *writeState) error {
+	if lo == hi {
+		return nil
+	}
+	text, readings := st.lines.lines(lo, hi)
+	if text == "" {
+		return nil // only readings line protocol cannot carry
+	}
 	delay := d.cfg.RetryMin
 	for attempt := 1; ; attempt++ {
-		err := d.w.WritePoints(ctx, dest, pts[lo:hi], prefix[hi]-prefix[lo])
+		err := d.w.WriteLines(ctx, dest, text, hi-lo, readings)
 		if err == nil {
 			if attempt > 1 {
 				d.log.Info("InfluxDB write succeeded after failures", "attempts", attempt, "points", hi-lo)
@@ -506,12 +605,12 @@ func (d *Drainer) writeRange(ctx context.Context, dest string, batch []validate.
 		if errors.As(err, &re) {
 			if hi-lo > 1 {
 				mid := (lo + hi) / 2
-				if err := d.writeRange(ctx, dest, batch, pts, owner, prefix, lo, mid); err != nil {
+				if err := d.writeRange(ctx, dest, batch, lo, mid, st); err != nil {
 					return err
 				}
-				return d.writeRange(ctx, dest, batch, pts, owner, prefix, mid, hi)
+				return d.writeRange(ctx, dest, batch, mid, hi, st)
 			}
-			d.deadLetter(ctx, batch, owner, lo, re)
+			d.deadLetter(ctx, batch, st.lines.owner, lo, re, st)
 			return nil
 		}
 		if ctx.Err() != nil {
@@ -537,14 +636,14 @@ func (d *Drainer) writeRange(ctx context.Context, dest string, batch []validate.
 }
 
 // deadLetter sends the readings of point p to the dead letters.
-func (d *Drainer) deadLetter(ctx context.Context, batch []validate.Accepted, owner []int, p int, re *RefusedError) {
+func (d *Drainer) deadLetter(ctx context.Context, batch []validate.Accepted, owner []int, p int, re *RefusedError, st *writeState) {
 	var rs []validate.Accepted
 	for i, o := range owner {
 		if o == p {
 			rs = append(rs, batch[i])
 		}
 	}
-	d.markNotWritten(rs)
+	d.markNotWritten(st, rs)
 	reason := re.Err.Error()
 	d.rl.Log(ctx, slog.LevelError, "deadletter/"+rs[0].Sensor, "InfluxDB refused readings for good; written to the dead letters",
 		"sensor", rs[0].Sensor, "readings", len(rs), "status", re.Status, "reason", reason)

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -30,7 +31,15 @@ type refusingWriter struct {
 	written   map[string]bool
 }
 
-func (w *refusingWriter) WritePoint(_ context.Context, pts ...*write.Point) error {
+func (w *refusingWriter) WritePoint(ctx context.Context, pts ...*write.Point) error {
+	var lines []string
+	for _, p := range pts {
+		lines = append(lines, write.PointToLineProtocol(p, time.Nanosecond))
+	}
+	return w.WriteRecord(ctx, strings.Join(lines, ""))
+}
+
+func (w *refusingWriter) WriteRecord(_ context.Context, text ...string) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.calls++
@@ -38,15 +47,14 @@ func (w *refusingWriter) WritePoint(_ context.Context, pts ...*write.Point) erro
 		w.transient--
 		return &influxhttp.Error{StatusCode: 503, Message: "starting"}
 	}
-	for _, p := range pts {
-		for _, f := range p.FieldList() {
-			if f.Key == "pm10" && f.Value.(float64) < 0 {
-				return &influxhttp.Error{StatusCode: 400, Code: "invalid", Message: "partial write: field type conflict"}
-			}
+	lines := strings.Split(strings.TrimSpace(strings.Join(text, "\n")), "\n")
+	for _, l := range lines {
+		if strings.Contains(l, " pm10=-") || strings.Contains(l, ",pm10=-") {
+			return &influxhttp.Error{StatusCode: 400, Code: "invalid", Message: "partial write: field type conflict"}
 		}
 	}
-	for _, p := range pts {
-		w.written[strings.TrimSpace(write.PointToLineProtocol(p, time.Nanosecond))] = true
+	for _, l := range lines {
+		w.written[l] = true
 	}
 	return nil
 }
@@ -178,5 +186,115 @@ func TestDeadLettersAreBounded(t *testing.T) {
 	}
 	if d.removed.Value() == 0 || d.readings.With("422").Value() != 100 {
 		t.Errorf("removed %v, readings %v", d.removed.Value(), d.readings.With("422").Value())
+	}
+}
+
+// gatedWriter holds every write of a point at time first until open is
+// closed, and records the times of the points it wrote.
+type gatedWriter struct {
+	first time.Time
+	open  chan struct{}
+	mu    sync.Mutex
+	times map[time.Time]bool
+	later chan struct{} // closed once a later write went through
+	once  sync.Once
+}
+
+func (w *gatedWriter) WriteRecord(ctx context.Context, text ...string) error {
+	var pts []*write.Point
+	for _, l := range strings.Split(strings.TrimSpace(strings.Join(text, "\n")), "\n") {
+		ns, err := strconv.ParseInt(l[strings.LastIndexByte(l, ' ')+1:], 10, 64)
+		if err != nil {
+			return err
+		}
+		pts = append(pts, write.NewPoint("x", nil, map[string]any{"v": 1.0}, time.Unix(0, ns)))
+	}
+	return w.WritePoint(ctx, pts...)
+}
+
+func (w *gatedWriter) WritePoint(ctx context.Context, pts ...*write.Point) error {
+	held := false
+	for _, p := range pts {
+		held = held || p.Time().Equal(w.first)
+	}
+	if held {
+		select {
+		case <-w.open:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	w.mu.Lock()
+	for _, p := range pts {
+		w.times[p.Time()] = true
+	}
+	w.mu.Unlock()
+	if !held {
+		w.once.Do(func() { close(w.later) })
+	}
+	return nil
+}
+
+// The drainer writes several batches at once, but marks none done in the
+// spool before every batch read before it is written: a stop while the
+// first write hangs leaves every batch in the spool.
+func TestDrainerMarksBatchesDoneInOrder(t *testing.T) {
+	reg := metrics.NewRegistry()
+	log := slog.New(slog.DiscardHandler)
+	dir := t.TempDir()
+	sp, err := spool.Open(spool.Config{Dir: dir, SyncInterval: time.Millisecond}, log, reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 4 { // four records of 10 readings: four batches
+		var batch []validate.Accepted
+		for j := range 10 {
+			batch = append(batch, acc(air, "pm10", 1, t0.Add(time.Duration(10*i+j)*time.Second)))
+		}
+		if err := sp.Append(context.Background(), batch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fw := &gatedWriter{first: t0, open: make(chan struct{}), times: map[time.Time]bool{}, later: make(chan struct{})}
+	d := NewDrainer(DrainConfig{BatchSize: 10, FlushInterval: time.Millisecond, Writers: 4, RetryMin: time.Millisecond}, sp, New(fw, nil, log, reg), nil, log, reg)
+	ctx, cancel := context.WithCancel(context.Background())
+	ran := make(chan struct{})
+	go func() {
+		defer close(ran)
+		d.Run(ctx, nil)
+	}()
+	select {
+	case <-fw.later:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no batch after the first was written while the first was held")
+	}
+	cancel() // a crash, as far as the spool knows
+	<-ran
+	if st := sp.Stats(); st.Records != 4 {
+		t.Errorf("the spool holds %d records after a stop with the first batch unwritten, want all 4", st.Records)
+	}
+	if err := sp.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	// The next start sends everything, and marks it done.
+	reg = metrics.NewRegistry()
+	sp, err = spool.Open(spool.Config{Dir: dir, SyncInterval: time.Millisecond}, log, reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sp.Close()
+	close(fw.open)
+	d = NewDrainer(DrainConfig{BatchSize: 10, FlushInterval: time.Millisecond, Writers: 4, RetryMin: time.Millisecond}, sp, New(fw, nil, log, reg), nil, log, reg)
+	stop := make(chan struct{})
+	close(stop)
+	ctx, cancel = context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	d.Run(ctx, stop)
+	if st := sp.Stats(); st.Records != 0 {
+		t.Errorf("the spool still holds %d records", st.Records)
+	}
+	if len(fw.times) != 40 {
+		t.Errorf("%d points written, want 40", len(fw.times))
 	}
 }

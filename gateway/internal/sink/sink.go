@@ -90,6 +90,7 @@ import (
 // (api.WriteAPIBlocking satisfies it).
 type pointWriter interface {
 	WritePoint(ctx context.Context, point ...*write.Point) error
+	WriteRecord(ctx context.Context, line ...string) error
 }
 
 // Defaults of [Config].
@@ -355,13 +356,31 @@ func (s *Writer) WritePoints(ctx context.Context, dest string, pts []*write.Poin
 	}
 	start := time.Now()
 	err := s.writer(dest).WritePoint(ctx, pts...)
+	return s.wrote(err, start, len(pts), readings)
+}
+
+// WriteLines writes lines of line protocol, which hold the given numbers
+// of points and readings, in one request to dest, as WritePoints does.
+func (s *Writer) WriteLines(ctx context.Context, dest, lines string, points, readings int) error {
+	if err := s.Prepare(ctx); err != nil {
+		s.writeErrors.Inc()
+		return err
+	}
+	start := time.Now()
+	err := s.writer(dest).WriteRecord(ctx, lines)
+	return s.wrote(err, start, points, readings)
+}
+
+// wrote counts a write that began at start and ended with err, and
+// returns err classified: nil, a *RefusedError, or an error to retry.
+func (s *Writer) wrote(err error, start time.Time, points, readings int) error {
 	s.writeLatency.ObserveDuration(time.Since(start))
 	if err == nil {
 		s.mu.Lock()
 		s.reachable, s.lastErr, s.lastWrite = true, nil, time.Now()
 		s.mu.Unlock()
 		s.written.Add(uint64(readings))
-		s.points.Add(uint64(len(pts)))
+		s.points.Add(uint64(points))
 		s.batches.Inc()
 		s.writeSeconds.AddFloat(time.Since(start).Seconds())
 		return nil
@@ -386,7 +405,7 @@ func (s *Writer) WritePoints(ctx context.Context, dest string, pts []*write.Poin
 		}
 	}
 	s.failed(err)
-	return fmt.Errorf("influxdb write of %d points: %w", len(pts), err)
+	return fmt.Errorf("influxdb write of %d points: %w", points, err)
 }
 
 func (s *Writer) failed(err error) {

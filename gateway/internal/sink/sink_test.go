@@ -30,6 +30,16 @@ type fakeWriter struct {
 	err   error
 }
 
+func (f *fakeWriter) WriteRecord(_ context.Context, lines ...string) error {
+	if f.err != nil {
+		return f.err
+	}
+	for _, l := range lines {
+		f.lines = append(f.lines, strings.Split(strings.TrimSpace(l), "\n")...)
+	}
+	return nil
+}
+
 func (f *fakeWriter) WritePoint(_ context.Context, pts ...*write.Point) error {
 	if f.err != nil {
 		return f.err

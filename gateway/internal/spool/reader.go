@@ -130,7 +130,7 @@ func (s *Spool) readSome(b *Batch, max int) error {
 		}
 		n := len(b.Readings)
 		var appended time.Time
-		b.Readings, appended, err = decodePayload(b.Readings, p)
+		b.Readings, appended, err = decodeInterned(b.Readings, p, &s.interned)
 		s.rpos = position{seg: s.rpos.seg, off: end, seq: s.rpos.seq + 1}
 		if err != nil {
 			clear(b.Readings[n:])

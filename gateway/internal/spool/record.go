@@ -1,6 +1,7 @@
 package spool
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -267,35 +268,114 @@ func (d *decoder) str(what string) string {
 	return s
 }
 
+// skipStr skips a string, returning its bytes (which alias the record).
+func (d *decoder) skipStr(what string) []byte {
+	n := d.uvarint(what)
+	if d.err != nil {
+		return nil
+	}
+	if n > uint64(len(d.b)) {
+		d.fail(what)
+		return nil
+	}
+	s := d.b[:n]
+	d.b = d.b[n:]
+	return s
+}
+
+// interner keeps the entries and names decoded from earlier records, so
+// that the records of a sensor share one entry and one copy of its
+// strings: fewer allocations, and an entry's identity is stable across
+// batches (the sink caches what it derives from an entry by pointer). An
+// entry is reused only when its encoding is byte for byte the same.
+type interner struct {
+	entries map[string]internedEntry
+	names   map[string]string
+}
+
+type internedEntry struct {
+	raw []byte
+	e   *registryapi.GatewaySensor
+}
+
+// internerMax bounds each map of an interner; beyond, it starts afresh.
+const internerMax = 1 << 16
+
+func (in *interner) name(b []byte) string {
+	if s, ok := in.names[string(b)]; ok {
+		return s
+	}
+	if in.names == nil || len(in.names) >= internerMax {
+		in.names = map[string]string{}
+	}
+	s := string(b)
+	in.names[s] = s
+	return s
+}
+
 // decodePayload appends the readings of payload p to dst. It also returns
 // when the record was appended.
 func decodePayload(dst []validate.Accepted, p []byte) ([]validate.Accepted, time.Time, error) {
+	return decodeInterned(dst, p, &interner{})
+}
+
+// decodeEntry decodes one entry of a record.
+func decodeEntry(d *decoder, en *registryapi.GatewaySensor) {
+	en.ID, en.Category, en.Site, en.Retention = d.str("id"), d.str("category"), d.str("site"), d.str("retention")
+	nt := d.count("tags", 2)
+	if nt > 0 {
+		en.Tags = make(map[string]string, nt)
+		for range nt {
+			k := d.str("tag")
+			en.Tags[k] = d.str("tag value")
+		}
+	}
+}
+
+// decodeInterned is decodePayload, with the entries and names of in.
+func decodeInterned(dst []validate.Accepted, p []byte, in *interner) ([]validate.Accepted, time.Time, error) {
 	if len(p) == 0 || p[0] != payloadVersion {
 		return dst, time.Time{}, fmt.Errorf("%w: unknown payload version", ErrCorrupt)
 	}
 	d := decoder{b: p[1:]}
 	appended := d.varint("append time")
 	ne := d.count("entries", 5)
-	entries := make([]registryapi.GatewaySensor, ne)
+	entries := make([]*registryapi.GatewaySensor, ne)
 	for i := range entries {
-		en := &entries[i]
-		en.ID, en.Category, en.Site, en.Retention = d.str("id"), d.str("category"), d.str("site"), d.str("retention")
+		start := d.b
+		id := d.skipStr("id")
+		d.skipStr("category")
+		d.skipStr("site")
+		d.skipStr("retention")
 		nt := d.count("tags", 2)
-		if nt > 0 {
-			en.Tags = make(map[string]string, nt)
-			for range nt {
-				k := d.str("tag")
-				en.Tags[k] = d.str("tag value")
-			}
+		for range nt {
+			d.skipStr("tag")
+			d.skipStr("tag value")
 		}
 		if d.err != nil {
 			return dst, time.Time{}, d.err
 		}
+		raw := start[:len(start)-len(d.b)]
+		if c, ok := in.entries[string(id)]; ok && bytes.Equal(c.raw, raw) {
+			entries[i] = c.e
+			continue
+		}
+		en := &registryapi.GatewaySensor{}
+		decodeEntry(&decoder{b: raw}, en)
+		entries[i] = en
+		if in.entries == nil || len(in.entries) >= internerMax {
+			in.entries = map[string]internedEntry{}
+		}
+		in.entries[en.ID] = internedEntry{raw: bytes.Clone(raw), e: en}
 	}
 	nq := d.count("quantities", 2)
 	quants := make([][2]string, nq)
 	for i := range quants {
-		quants[i] = [2]string{d.str("quantity"), d.str("unit")}
+		q := d.skipStr("quantity")
+		u := d.skipStr("unit")
+		if d.err == nil {
+			quants[i] = [2]string{in.name(q), in.name(u)}
+		}
 	}
 	nr := d.count("readings", 11)
 	t := d.varint("time")
@@ -320,7 +400,7 @@ func decodePayload(dst []validate.Accepted, p []byte) ([]validate.Accepted, time
 		if d.err != nil {
 			return dst, time.Time{}, d.err
 		}
-		en := &entries[ei]
+		en := entries[ei]
 		dst = append(dst, validate.Accepted{
 			Reading: senml.Reading{Sensor: en.ID, Quantity: quants[qi][0], Unit: quants[qi][1], Value: v, Time: time.Unix(0, t).UTC()},
 			Entry:   en,

@@ -131,6 +131,8 @@ type Spool struct {
 	log *slog.Logger
 	dir string
 
+	interned interner // the reader's (under rmu)
+
 	mu        sync.Mutex
 	segs      []segment // oldest first; the last is written to
 	f         *os.File  // the last segment, open for appending
