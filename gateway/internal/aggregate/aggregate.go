@@ -52,10 +52,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -544,8 +544,20 @@ func (a *Aggregator) Recompute(r Repair, samples, carries []Sample) []Window {
 
 // state is the state file's content.
 type state struct {
-	Watermark time.Time     `json:"watermark"`
-	Repairs   []stateRepair `json:"repairs,omitempty"`
+	Watermark time.Time `json:"watermark"`
+	// Repairs is the format before groups, still read.
+	Repairs []stateRepair `json:"repairs,omitempty"`
+	// Groups: the repairs of the same windows, with their sensors. After
+	// a start every sensor has the same ones: 30,000 repairs of 10,000
+	// sensors are three groups, a tenth of the bytes on the SD card.
+	Groups []stateGroup `json:"groups,omitempty"`
+}
+
+type stateGroup struct {
+	Window  string    `json:"window"`
+	From    time.Time `json:"from"`
+	To      time.Time `json:"to"`
+	Sensors []string  `json:"sensors"`
 }
 
 type stateRepair struct {
@@ -571,6 +583,11 @@ func (a *Aggregator) load() error {
 		return fmt.Errorf("%s: %w", a.cfg.StateFile, err)
 	}
 	a.watermark = st.Watermark
+	for _, g := range st.Groups {
+		for _, s := range g.Sensors {
+			st.Repairs = append(st.Repairs, stateRepair{Sensor: s, Window: g.Window, From: g.From, To: g.To})
+		}
+	}
 	for _, r := range st.Repairs {
 		i := slices.IndexFunc(a.cfg.Windows, func(d time.Duration) bool { return WindowName(d) == r.Window })
 		if i < 0 || r.Sensor == "" {
@@ -588,34 +605,41 @@ func (a *Aggregator) saveLocked(force bool) error {
 	if a.cfg.StateFile == "" || a.saved || (!force && a.now().Sub(a.savedAt) < saveEvery) {
 		return nil
 	}
-	// Streamed: after a start, 10,000 sensors have 30,000 repairs pending,
-	// megabytes of JSON that need not be in memory at once.
-	keys := make([]repairKey, 0, len(a.repairs))
-	for k := range a.repairs {
-		keys = append(keys, k)
+	// Grouped by windows, and streamed: after a start, 10,000 sensors
+	// have 30,000 repairs pending that need not be in memory twice.
+	type span struct {
+		size     int
+		from, to int64
 	}
-	slices.SortFunc(keys, func(x, y repairKey) int {
-		return cmp.Or(strings.Compare(x.sensor, y.sensor), cmp.Compare(x.size, y.size))
+	groups := map[span][]string{}
+	for k, r := range a.repairs {
+		g := span{k.size, r.From.UnixNano(), r.To.UnixNano()}
+		groups[g] = append(groups[g], k.sensor)
+	}
+	spans := slices.SortedFunc(maps.Keys(groups), func(x, y span) int {
+		return cmp.Or(cmp.Compare(x.size, y.size), cmp.Compare(x.from, y.from), cmp.Compare(x.to, y.to))
 	})
 	write := func(w io.Writer) error {
 		head, err := json.Marshal(state{Watermark: a.watermark.UTC()})
 		if err != nil {
 			return err
 		}
-		if len(keys) == 0 {
+		if len(spans) == 0 {
 			_, err = w.Write(head)
 			return err
 		}
-		// {"watermark":"…","repairs":[{…},…]}
+		// {"watermark":"…","groups":[{…},…]}
 		w.Write(head[:len(head)-1])
-		io.WriteString(w, `,"repairs":[`)
+		io.WriteString(w, `,"groups":[`)
 		enc := json.NewEncoder(w)
-		for i, k := range keys {
+		for i, g := range spans {
 			if i > 0 {
 				io.WriteString(w, ",")
 			}
-			r := a.repairs[k]
-			if err := enc.Encode(stateRepair{Sensor: k.sensor, Window: WindowName(r.Size), From: r.From, To: r.To}); err != nil {
+			sensors := groups[g]
+			slices.Sort(sensors)
+			err := enc.Encode(stateGroup{Window: WindowName(a.cfg.Windows[g.size]), From: time.Unix(0, g.from).UTC(), To: time.Unix(0, g.to).UTC(), Sensors: sensors})
+			if err != nil {
 				return err
 			}
 		}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -138,8 +139,8 @@ func TestRestartFromTheStateFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	st := readState(t, file)
-	if !st.Watermark.Equal(at("09:59:00")) || len(st.Repairs) != 2 || st.Repairs[0].Sensor != "air-1" || st.Repairs[0].Window != "1m" ||
-		!st.Repairs[0].From.Equal(at("09:50:00")) || !st.Repairs[0].To.Equal(at("09:52:00")) {
+	if !st.Watermark.Equal(at("09:59:00")) || len(st.Groups) != 1 || !slices.Equal(st.Groups[0].Sensors, []string{"air-1", "gone"}) || st.Groups[0].Window != "1m" ||
+		!st.Groups[0].From.Equal(at("09:50:00")) || !st.Groups[0].To.Equal(at("09:52:00")) {
 		t.Fatalf("state %+v", st)
 	}
 
@@ -281,5 +282,21 @@ func TestWindowName(t *testing.T) {
 		if got := WindowName(d); got != want {
 			t.Errorf("WindowName(%v) = %q, want %q", d, got, want)
 		}
+	}
+}
+
+// A state file written before repairs were grouped is still read.
+func TestStateFileOfRepairsOneByOne(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "aggregate.state")
+	old := `{"watermark":"2025-03-10T09:59:00Z","repairs":[` +
+		`{"sensor":"air-1","window":"1m","from":"2025-03-10T09:50:00Z","to":"2025-03-10T09:52:00Z"},` +
+		`{"sensor":"air-2","window":"15m","from":"2025-03-10T09:45:00Z","to":"2025-03-10T10:00:00Z"}]}`
+	if err := os.WriteFile(file, []byte(old), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	a, _, _ := newAgg(t, Config{StateFile: file, Windows: []time.Duration{time.Minute, 15 * time.Minute}}, "10:30:30")
+	r1, r2 := a.repairs[repairKey{"air-1", 0}], a.repairs[repairKey{"air-2", 1}]
+	if len(a.repairs) != 2 || r1 == nil || r2 == nil || !r1.From.Equal(at("09:50:00")) || !r2.To.Equal(at("10:00:00")) || !a.watermark.Equal(at("09:59:00")) {
+		t.Errorf("repairs %v, watermark %v", a.repairs, a.watermark)
 	}
 }
