@@ -170,7 +170,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, sd sdnotify.Notifi
 	// Aggregates: the drainer hands the aggregator what it wrote raw.
 	if !cfg.AggregateOff {
 		agg, err := aggregate.New(aggregate.Config{Windows: cfg.AggregateWindows, Grace: cfg.AggregateGrace, Retention: cfg.AggregateRetention,
-			StateFile: filepath.Join(cfg.DataDir, "aggregate.state"), Entries: al.Entry, MaxFuture: cfg.MaxFuture}, log.With("component", "aggregate"), reg)
+			StateFile: filepath.Join(cfg.DataDir, "aggregate.state"), Entries: al.Entry, EntriesVersion: al.Version, MaxFuture: cfg.MaxFuture}, log.With("component", "aggregate"), reg)
 		if err != nil {
 			return err
 		}

@@ -118,6 +118,10 @@ type Config struct {
 	// nil for a sensor not in the list, and a shared entry the aggregator
 	// does not modify. Nil: the readings' own entries.
 	Entries func(id string) *registryapi.GatewaySensor
+	// EntriesVersion, when not nil, changes whenever Entries may answer
+	// differently: the aggregator then keeps each sensor's entry until it
+	// changes, instead of asking Entries for every message.
+	EntriesVersion func() uint64
 }
 
 func (c Config) withDefaults() Config {
@@ -384,21 +388,15 @@ func (a *Aggregator) Add(rs []validate.Accepted) []Window {
 	defer a.mu.Unlock()
 	a.addNow = a.now()
 	now := a.addNow.UnixNano()
-	var (
-		sensor  string // the readings of a message come together
-		current *registryapi.GatewaySensor
-	)
+	a.en.current = a.cfg.Entries
+	if a.cfg.EntriesVersion != nil {
+		a.en.version = a.cfg.EntriesVersion()
+	} else {
+		a.en.version++ // every Add asks again
+	}
 	for _, r := range rs {
 		if r.Entry == nil {
 			continue
-		}
-		if a.cfg.Entries != nil {
-			if r.Sensor != sensor || current == nil {
-				sensor, current = r.Sensor, a.cfg.Entries(r.Sensor)
-			}
-			if current != nil {
-				r.Entry = current
-			}
 		}
 		a.en.add(r, now, &a.counters)
 	}

@@ -105,11 +105,16 @@ type open struct {
 
 // series is the state of one sensor.
 type series struct {
-	entry   *registryapi.GatewaySensor
-	carries map[string]*carry
-	opens   []open  // per window size
-	emitted []int64 // per size: the end of the last window emitted
-	touched int64   // Unix ns, wall clock of the last reading
+	entry *registryapi.GatewaySensor
+	// current is the register's entry of the sensor (nil: not in the
+	// list), as engine.current answered at version currentV.
+	current  *registryapi.GatewaySensor
+	currentV uint64
+	resolved bool
+	carries  map[string]*carry
+	opens    []open  // per window size
+	emitted  []int64 // per size: the end of the last window emitted
+	touched  int64   // Unix ns, wall clock of the last reading
 }
 
 // lateFunc hears of a reading that arrived for a window already emitted,
@@ -135,6 +140,10 @@ type engine struct {
 	// (counted by the caller through refused).
 	maxSeries int
 	refused   func(sensor string)
+	// current, when not nil, returns a sensor's entry in the register now,
+	// which replaces the reading's; version changes when its answers may.
+	current func(id string) *registryapi.GatewaySensor
+	version uint64
 }
 
 func newEngine(sizes []time.Duration, lookback time.Duration) *engine {
@@ -183,6 +192,14 @@ func (en *engine) add(r validate.Accepted, now int64, counters *stepCounters) {
 		}
 		s = &series{carries: map[string]*carry{}, opens: make([]open, len(en.sizes)), emitted: make([]int64, len(en.sizes))}
 		en.series[r.Sensor] = s
+	}
+	if en.current != nil {
+		if !s.resolved || s.currentV != en.version {
+			s.current, s.currentV, s.resolved = en.current(r.Sensor), en.version, true
+		}
+		if s.current != nil {
+			r.Entry = s.current
+		}
 	}
 	s.entry, s.touched = r.Entry, now
 	var decl *registryapi.Quantity

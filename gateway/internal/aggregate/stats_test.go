@@ -223,3 +223,39 @@ func TestSeveralSizes(t *testing.T) {
 		t.Errorf("the 11:00:30 reading closed %v", got)
 	}
 }
+
+// The aggregation of a quantity follows the register's entry as it is
+// now: the aggregator keeps a sensor's entry while the list's version
+// stays, and takes the new one when it changes.
+func TestAggregationFollowsTheCurrentEntry(t *testing.T) {
+	spooled := meter("energie-1", nil) // what the spool hands: no matter its quantities
+	spooled.Quantities = nil
+	stats := meter("energie-1", nil)
+	stats.Quantities[0].Aggregation = registryapi.AggregationStats
+	index := meter("energie-1", nil)
+	current, version, asked := stats, uint64(1), 0
+	cfg := Config{Windows: []time.Duration{time.Minute},
+		Entries:        func(string) *registryapi.GatewaySensor { asked++; return current },
+		EntriesVersion: func() uint64 { return version }}
+	a, clk, _ := newAgg(t, cfg, "09:59:00")
+	clk.set("10:00:30")
+	a.Add(one(rd(spooled, "energy", "10:00:10", 100)))
+	a.Add(one(rd(spooled, "energy", "10:00:20", 150)))
+	clk.set("10:01:30")
+	ws := a.Add(one(rd(spooled, "energy", "10:01:10", 180)))
+	if len(ws) != 1 || value(t, ws[0], "energy").Kind != registryapi.AggregationStats || ws[0].Entry != stats {
+		t.Fatalf("windows %+v, want the 10:00 window aggregated as stats", ws)
+	}
+	if asked != 1 {
+		t.Errorf("the entry was asked %d times under one version, want once", asked)
+	}
+	// The register says index now.
+	current, version = index, 2
+	clk.set("10:02:30")
+	a.Add(one(rd(spooled, "energy", "10:02:10", 200)))
+	ws = a.Add(one(rd(spooled, "energy", "10:03:10", 260)))
+	w, ok := find(ws, "energie-1", time.Minute, at("10:02:00"))
+	if !ok || value(t, w, "energy").Kind != registryapi.AggregationIndex || asked != 2 {
+		t.Errorf("windows %v (asked %d), want the 10:02 window aggregated as an index", names(ws), asked)
+	}
+}

@@ -113,6 +113,7 @@ type List struct {
 	log *slog.Logger
 
 	cur       atomic.Pointer[snapshot]
+	version   atomic.Uint64 // one more at every list installed
 	ready     chan struct{}
 	readyOnce sync.Once
 
@@ -167,6 +168,10 @@ func (l *List) Entry(id string) *registryapi.GatewaySensor {
 	}
 	return s.byID[id]
 }
+
+// Version changes whenever a list is installed (its entries may differ);
+// it does not when the registry confirms the list in hand.
+func (l *List) Version() uint64 { return l.version.Load() }
 
 // Sensors returns the entries of the current list (nil when there is
 // none yet); the caller must not modify them.
@@ -340,6 +345,7 @@ func (l *List) fetch(ctx context.Context) error {
 
 func (l *List) install(s *snapshot) {
 	l.cur.Store(s)
+	l.version.Add(1)
 	if l.cfg.OnChange != nil {
 		l.cfg.OnChange(s.list)
 	}
