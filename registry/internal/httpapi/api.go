@@ -2,8 +2,6 @@ package httpapi
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -13,7 +11,6 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/civisens/civisens/registry/internal/catalog"
-	"github.com/civisens/civisens/registry/internal/dtpr"
 	"github.com/civisens/civisens/registry/internal/web"
 	"github.com/civisens/civisens/registry/registryapi"
 )
@@ -33,46 +30,59 @@ func (h *handler) healthz(c *gin.Context) {
 	c.Data(http.StatusOK, "application/json", []byte(`{"status":"ok"}`))
 }
 
-// published returns the published entries, with their public URL.
-func (h *handler) published(ctx context.Context) ([]registryapi.Sensor, error) {
-	sensors, err := h.sensors.List(ctx, registryapi.StatusActive, registryapi.StatusMaintenance, registryapi.StatusRetired)
-	if err != nil {
-		return nil, err
-	}
-	for i := range sensors {
-		sensors[i].URL = h.entryURL(sensors[i].ID)
-	}
-	return sensors, nil
-}
-
 // publishedEntry returns the entry id when it is published, with its URL.
 func (h *handler) publishedEntry(ctx context.Context, id string) (registryapi.Sensor, error) {
 	if !catalog.ValidSensorID(id) {
 		return registryapi.Sensor{}, fmt.Errorf("entry %q: %w", id, errNotPublished)
 	}
-	s, err := h.sensors.Get(ctx, id)
+	snap, err := h.snapshot(ctx)
 	if err != nil {
 		return registryapi.Sensor{}, err
 	}
-	if !catalog.Published(s.Status) {
-		return registryapi.Sensor{}, fmt.Errorf("entry %s is %s: %w", id, s.Status, errNotPublished)
+	s, ok := snap.entry(id)
+	if !ok {
+		return registryapi.Sensor{}, fmt.Errorf("entry %s: %w", id, errNotPublished)
 	}
-	s.URL = h.entryURL(id)
 	return s, nil
 }
 
 func (h *handler) entryURL(id string) string { return h.publicURL + web.SensorPath(id) }
 
+// apiSensors answers the published entries; the body and its ETag are
+// made once per snapshot. It also carries Last-Modified, the time of the
+// register's latest change rounded up to the second, once that second is
+// past when the request reads the register: a later change is then
+// strictly after it, and If-Modified-Since (heeded without If-None-Match,
+// as RFC 9110 says) never hides it.
 func (h *handler) apiSensors(c *gin.Context) {
-	sensors, err := h.published(c.Request.Context())
+	asked := time.Now()
+	snap, err := h.snapshot(c.Request.Context())
 	if err != nil {
 		h.fail(c, err)
 		return
 	}
-	if sensors == nil {
-		sensors = []registryapi.Sensor{}
+	list := snap.apiList()
+	if list.err != nil {
+		h.fail(c, list.err)
+		return
 	}
-	h.writeJSON(c, registryapi.SensorList{Sensors: sensors, Attribution: dtpr.Notice})
+	if changed := snap.gen.ChangedAt; snap.cached && !changed.IsZero() {
+		lm := changed.Truncate(time.Second)
+		if lm.Before(changed) {
+			lm = lm.Add(time.Second)
+		}
+		if !asked.Before(lm) {
+			c.Header("Last-Modified", lm.UTC().Format(http.TimeFormat))
+			if ims, err := http.ParseTime(c.GetHeader("If-Modified-Since")); err == nil &&
+				c.GetHeader("If-None-Match") == "" && !changed.After(ims) {
+				c.Header("ETag", list.etag)
+				c.Header("Cache-Control", "no-cache")
+				c.Status(http.StatusNotModified)
+				return
+			}
+		}
+	}
+	writeWithETag(c, "application/json", list.body, list.etag)
 }
 
 func (h *handler) apiSensor(c *gin.Context) {
@@ -147,8 +157,13 @@ func (h *handler) writeJSON(c *gin.Context, v any) {
 // writeTagged answers body with a strong ETag computed from it, and 304 Not
 // Modified when the client's If-None-Match has it.
 func writeTagged(c *gin.Context, contentType string, body []byte) {
-	sum := sha256.Sum256(body)
-	etag := `"` + base64.RawURLEncoding.EncodeToString(sum[:18]) + `"`
+	t := newTaggedBody(body, nil)
+	writeWithETag(c, contentType, t.body, t.etag)
+}
+
+// writeWithETag answers body with its ETag, and 304 Not Modified when the
+// client's If-None-Match has it.
+func writeWithETag(c *gin.Context, contentType string, body []byte, etag string) {
 	c.Header("ETag", etag)
 	c.Header("Cache-Control", "no-cache")
 	if etagMatch(c.GetHeader("If-None-Match"), etag) {

@@ -23,32 +23,52 @@ type recentVersions interface {
 // pageHome serves the home page of the public register.
 func (h *handler) pageHome(c *gin.Context) {
 	ctx := c.Request.Context()
-	sensors, err := h.published(ctx)
+	snap, err := h.snapshot(ctx)
 	if err != nil {
 		h.fail(c, err)
 		return
 	}
-	changes, err := h.recentChanges(ctx, sensors)
-	if err != nil {
-		h.fail(c, err)
-		return
-	}
+	h.publicPage(c, snap, func(snap *snapshot, r web.Request, buf *bytes.Buffer) error {
+		changes, err := h.recentChanges(ctx, snap)
+		if err != nil {
+			return err
+		}
+		return h.pages.Home(buf, r, snap.pagesView(), changes)
+	})
+}
+
+// publicPage serves a page that depends only on the published entries
+// (and the versions written with them) and on the request's URL and
+// language: rendered once per snapshot for the public, each time for a
+// signed-in person, whose pages carry their session's CSRF token.
+func (h *handler) publicPage(c *gin.Context, snap *snapshot, render func(*snapshot, web.Request, *bytes.Buffer) error) {
 	r := request(c)
-	var buf bytes.Buffer
-	if err := h.pages.Home(&buf, r, sensors, changes); err != nil {
+	do := func() ([]byte, error) {
+		var buf bytes.Buffer
+		err := render(snap, r, &buf)
+		return buf.Bytes(), err
+	}
+	if r.CSRFToken != "" || r.Role != "" {
+		body, err := do()
+		if err != nil {
+			h.fail(c, err)
+			return
+		}
+		writePage(c, http.StatusOK, r, body)
+		return
+	}
+	t, err := snap.page(r.Lang+" "+c.Request.URL.RequestURI(), do)
+	if err != nil {
 		h.fail(c, err)
 		return
 	}
-	writePage(c, http.StatusOK, r, buf.Bytes())
+	writePageTagged(c, r, t.body, t.etag)
 }
 
 // recentChanges returns the latest versions of published entries, newest
 // first, with each entry's current name.
-func (h *handler) recentChanges(ctx context.Context, sensors []registryapi.Sensor) ([]web.Change, error) {
-	names := make(map[string]registryapi.Text, len(sensors))
-	for _, s := range sensors {
-		names[s.ID] = s.Name
-	}
+func (h *handler) recentChanges(ctx context.Context, snap *snapshot) ([]web.Change, error) {
+	sensors := snap.sensors
 	var versions []store.RecentVersion
 	if rv, ok := h.sensors.(recentVersions); ok {
 		var err error
@@ -75,10 +95,11 @@ func (h *handler) recentChanges(ctx context.Context, sensors []registryapi.Senso
 	}
 	out := make([]web.Change, 0, len(versions))
 	for _, v := range versions {
-		name, ok := names[v.SensorID]
+		e, ok := snap.entry(v.SensorID)
 		if !ok { // unpublished since
 			continue
 		}
+		name := e.Name
 		out = append(out, web.Change{
 			SensorID:       v.SensorID,
 			Name:           name,
@@ -96,18 +117,14 @@ func (h *handler) recentChanges(ctx context.Context, sensors []registryapi.Senso
 // search, sort and page of its query (web.ParseQuery). Bad parameters are
 // not errors: the page says what it ignored.
 func (h *handler) pageSensors(c *gin.Context) {
-	sensors, err := h.published(c.Request.Context())
+	snap, err := h.snapshot(c.Request.Context())
 	if err != nil {
 		h.fail(c, err)
 		return
 	}
-	r := request(c)
-	var buf bytes.Buffer
-	if err := h.pages.List(&buf, r, sensors, web.ParseQuery(c.Request.URL.Query())); err != nil {
-		h.fail(c, err)
-		return
-	}
-	writePage(c, http.StatusOK, r, buf.Bytes())
+	h.publicPage(c, snap, func(snap *snapshot, r web.Request, buf *bytes.Buffer) error {
+		return h.pages.List(buf, r, snap.pagesView(), web.ParseQuery(c.Request.URL.Query()))
+	})
 }
 
 // cssImmutable serves the stylesheet at its fingerprinted path, which

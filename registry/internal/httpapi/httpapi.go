@@ -21,6 +21,10 @@
 //     lighting for energy managers, read from the gateway's aggregates;
 //   - /healthz, and the stylesheet.
 //
+// The public pages and the published entries' JSON read a snapshot of the
+// published entries kept in memory and checked against the store's change
+// counter at every request (published.go).
+//
 // routes.go lists every route. Errors become RFC 9457 problem bodies
 // (application/problem+json) in one mapper, problemFor; HTML pages show a
 // page with the same status instead. The split with package web: httpapi
@@ -142,6 +146,7 @@ type handler struct {
 	prov            *provisioning // provision.go
 	maps            mapState      // mapview.go
 	dash            dashState     // dashboards_pages.go
+	snaps           snapshots     // the published entries in memory (published.go)
 }
 
 // NewHandler builds the registry's HTTP handler.

@@ -5,12 +5,14 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/civisens/civisens/registry/internal/catalog"
 	"github.com/civisens/civisens/registry/internal/web"
 	"github.com/civisens/civisens/registry/registryapi"
 )
@@ -40,11 +42,27 @@ func writePage(c *gin.Context, status int, r web.Request, body []byte) {
 	c.Data(status, "text/html; charset=utf-8", body)
 }
 
+// writePageTagged sends a public page, 200, whose ETag is known.
+func writePageTagged(c *gin.Context, r web.Request, body []byte, etag string) {
+	c.Header("Content-Language", r.Lang)
+	c.Header("Vary", "Accept-Language")
+	c.Header("Cache-Control", "no-cache")
+	if taggedNotModified(c, etag) {
+		return
+	}
+	c.Data(http.StatusOK, "text/html; charset=utf-8", body)
+}
+
 // notModified sets the ETag of body and answers 304 when the request's
 // If-None-Match names it.
 func notModified(c *gin.Context, body []byte) bool {
 	sum := sha256.Sum256(body)
-	tag := `"` + hex.EncodeToString(sum[:16]) + `"`
+	return taggedNotModified(c, `"`+hex.EncodeToString(sum[:16])+`"`)
+}
+
+// taggedNotModified sets the ETag tag and answers 304 when the request's
+// If-None-Match names it.
+func taggedNotModified(c *gin.Context, tag string) bool {
 	c.Header("ETag", tag)
 	for _, t := range strings.Split(c.GetHeader("If-None-Match"), ",") {
 		if t = strings.TrimPrefix(strings.TrimSpace(t), "W/"); t == tag || t == "*" {
@@ -56,40 +74,60 @@ func notModified(c *gin.Context, body []byte) bool {
 	return false
 }
 
+// pageEntry serves an entry's page. Without open data it shows no
+// readings and depends only on the register: it is rendered once per
+// snapshot for the public; with open data, its readings are read at each
+// request.
 func (h *handler) pageEntry(c *gin.Context) {
 	ctx := c.Request.Context()
-	s, err := h.publishedEntry(ctx, c.Param("id"))
+	id := c.Param("id")
+	if !catalog.ValidSensorID(id) {
+		h.fail(c, fmt.Errorf("entry %q: %w", id, errNotPublished))
+		return
+	}
+	snap, err := h.snapshot(ctx)
 	if err != nil {
 		h.fail(c, err)
 		return
 	}
-	versions, err := h.sensors.Versions(ctx, s.ID)
-	if err != nil {
-		h.fail(c, err)
+	s, ok := snap.entry(id)
+	if !ok {
+		h.fail(c, fmt.Errorf("entry %s: %w", id, errNotPublished))
 		return
 	}
-	e := web.Entry{Sensor: s}
-	for _, v := range versions {
-		e.Versions = append(e.Versions, web.Version{
-			Number:    v.Version,
-			ChangedAt: v.ChangedAt,
-			ActorRole: v.ActorRole, // the role only: names stay in the store
-			Reason:    v.Reason,
-			Summary:   v.Summary,
-			Status:    v.Sensor.Status,
-		})
+	render := func(_ *snapshot, r web.Request, buf *bytes.Buffer) error {
+		versions, err := h.sensors.Versions(ctx, s.ID)
+		if err != nil {
+			return err
+		}
+		e := web.Entry{Sensor: s}
+		for _, v := range versions {
+			e.Versions = append(e.Versions, web.Version{
+				Number:    v.Version,
+				ChangedAt: v.ChangedAt,
+				ActorRole: v.ActorRole, // the role only: names stay in the store
+				Reason:    v.Reason,
+				Summary:   v.Summary,
+				Status:    v.Sensor.Status,
+			})
+		}
+		e.Readings, e.State = h.latest(ctx, s)
+		if e.State == web.ReadingsShown {
+			e.Recent = h.recent(ctx, s) // the last 24 hours' chart (entry_pages.go)
+		}
+		return h.pages.Entry(buf, r, e)
 	}
-	e.Readings, e.State = h.latest(ctx, s)
-	if e.State == web.ReadingsShown {
-		e.Recent = h.recent(ctx, s) // the last 24 hours' chart (entry_pages.go)
-	}
-	r := request(c)
-	var buf bytes.Buffer
-	if err := h.pages.Entry(&buf, r, e); err != nil {
-		h.fail(c, err)
+	if s.OpenData {
+		r := request(c)
+		var buf bytes.Buffer
+		if err := render(snap, r, &buf); err != nil {
+			h.fail(c, err)
+			return
+		}
+		writePage(c, http.StatusOK, r, buf.Bytes())
 		return
 	}
-	writePage(c, http.StatusOK, r, buf.Bytes())
+	h.publicPage(c, snap, render)
 }
 
 // latest reads the latest readings of an open-data sensor. A failure only

@@ -11,7 +11,10 @@
 // Beside the entries: accounts, sessions and API tokens (accounts.go,
 // bootstrap.go), import references (imports.go), and the MQTT credentials'
 // bcrypt hashes, firmware bridges and the gateway's view, read in one
-// snapshot (credentials.go, migration 0004).
+// snapshot (credentials.go, migration 0004). Triggers keep a change
+// counter of the entries ([Store.Generation], migration 0006), by which
+// readers that keep the published entries in memory know they are current,
+// whoever wrote.
 //
 // The schema is a list of numbered SQL files embedded from migrations/,
 // applied at Open in one transaction and recorded in schema_migrations, so
@@ -58,7 +61,8 @@ var migrations embed.FS
 
 // Store is the register's database. It is safe for concurrent use.
 type Store struct {
-	db *sql.DB
+	db  *sql.DB
+	gen *sql.Stmt // reads the change counter (Generation), asked at every public request
 }
 
 // Change says who makes a change, and why.
@@ -124,11 +128,18 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("store: %s: %w", path, err)
 	}
+	if s.gen, err = db.PrepareContext(ctx, "SELECT generation, changed_at FROM register_generation WHERE id = 1"); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store: %s: %w", path, err)
+	}
 	return s, nil
 }
 
 // Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	s.gen.Close()
+	return s.db.Close()
+}
 
 // Ping checks that the database answers.
 func (s *Store) Ping(ctx context.Context) error {
@@ -540,4 +551,28 @@ func (s *Store) Versions(ctx context.Context, id string) ([]Version, error) {
 		return nil, fmt.Errorf("store: versions of %s: %w", id, ErrNotFound)
 	}
 	return out, nil
+}
+
+// Generation is the register's change counter (migration 0006): it grows
+// with every write to an entry, by this process or another one on the same
+// file, such as "registry import" beside the server.
+type Generation struct {
+	N         int64
+	ChangedAt time.Time // of the latest change to an entry, to the millisecond
+}
+
+// Generation returns the register's current change counter: one indexed
+// read of one row, cheap enough to ask at every request.
+func (s *Store) Generation(ctx context.Context) (Generation, error) {
+	var g Generation
+	var at string
+	if err := s.gen.QueryRowContext(ctx).Scan(&g.N, &at); err != nil {
+		return Generation{}, fmt.Errorf("store: generation: %w", err)
+	}
+	t, err := time.Parse(time.RFC3339Nano, at)
+	if err != nil {
+		return Generation{}, fmt.Errorf("store: generation: %w", err)
+	}
+	g.ChangedAt = t.UTC()
+	return g, nil
 }

@@ -79,7 +79,7 @@ const (
 	orderDesc    = "desc"
 )
 
-var sortKeys = []string{sortName, sortCategory, sortStatus, sortChanged}
+var sortKeys = [...]string{sortName, sortCategory, sortStatus, sortChanged}
 
 // Query is what the list page was asked, as given; List checks it.
 type Query struct {
@@ -324,13 +324,11 @@ func shorten(s string, n int) string {
 
 // check turns a query into a state, with a notice for each thing ignored
 // or corrected.
-func (l localizer) check(q Query, sensors []registryapi.Sensor) (listState, map[string][]string, []string) {
+func (l localizer) check(q Query, pub *Published) (listState, []string) {
 	st := listState{lang: l.lang, sel: map[string][]string{}, sort: sortName, order: orderAsc, page: 1, per: DefaultPerPage}
 	var notices []string
-	options := map[string][]string{}
-	for _, f := range facets {
-		known, _ := optionOrder(f, sensors)
-		options[f] = known
+	for i, f := range facetNames {
+		known := pub.options[i]
 		given := q.Filters[f]
 		var chosen []string
 		for _, v := range given {
@@ -355,7 +353,7 @@ func (l localizer) check(q Query, sensors []registryapi.Sensor) (listState, map[
 		notices = append(notices, l.T("browse.qlong", MaxSearchRunes))
 	}
 	if q.hasSort {
-		if slices.Contains(sortKeys, q.Sort) {
+		if slices.Contains(sortKeys[:], q.Sort) {
 			st.sort = q.Sort
 		} else {
 			notices = append(notices, l.T("browse.badsort", shorten(q.Sort, 60)))
@@ -388,7 +386,7 @@ func (l localizer) check(q Query, sensors []registryapi.Sensor) (listState, map[
 			st.page = n // checked against the number of pages once it is known
 		}
 	}
-	return st, options, notices
+	return st, notices
 }
 
 // matches reports whether the entry's facet values meet the selection of
@@ -436,103 +434,42 @@ func (l localizer) count(n int) string {
 	return l.T("browse.count", l.Number(float64(n)))
 }
 
-func (l localizer) browse(sensors []registryapi.Sensor, q Query, loc *time.Location) (listPageView, listState) {
-	st, options, notices := l.check(q, sensors)
+func (l localizer) browse(pub *Published, q Query, loc *time.Location) (listPageView, listState) {
+	st, notices := l.check(q, pub)
 	v := listPageView{Action: SensorsPath, Lang: l.lang, Q: st.q, QMax: MaxSearchRunes, Sort: st.sort, Order: st.order,
-		Per: strconv.Itoa(st.per), Filtered: st.filtered(), Empty: len(sensors) == 0}
+		Per: strconv.Itoa(st.per), Filtered: st.filtered(), Empty: pub.Len() == 0}
 
-	// Which entries match q, and each facet's values.
-	terms := strings.Fields(fold(st.q))
-	type cand struct {
-		s  registryapi.Sensor
-		fv map[string][]string
-	}
-	var cands []cand
-	for _, s := range sensors {
-		if len(terms) > 0 {
-			h := haystack(s)
-			if !slices.ContainsFunc(terms, func(t string) bool { return !strings.Contains(h, t) }) {
-				cands = append(cands, cand{s, sensorFacets(s)})
-			}
-			continue
-		}
-		cands = append(cands, cand{s, sensorFacets(s)})
-	}
-	// Facet counts: each over the entries that the other facets let through.
-	all := map[string]map[string]int{} // over every published entry, to choose which options to show
-	for _, s := range sensors {
-		for f, vals := range sensorFacets(s) {
-			if all[f] == nil {
-				all[f] = map[string]int{}
-			}
-			for _, x := range vals {
-				all[f][x]++
-			}
-		}
-	}
-	for _, f := range facets {
-		counts := map[string]int{}
-		for _, c := range cands {
-			if matches(c.fv, st.sel, f) {
-				for _, x := range c.fv[f] {
-					counts[x]++
-				}
-			}
-		}
-		_, always := optionOrder(f, nil)
-		fvw := facetView{Name: f, Legend: l.T("browse.facet." + f)}
-		for _, val := range options[f] {
-			checked := slices.Contains(st.sel[f], val)
-			if !always && all[f][val] == 0 && !checked {
+	// Which entries match q and the facets, and each facet's counts over
+	// the entries that q and the *other* facets let through.
+	hit, nhits, counts := pub.filter(strings.Fields(fold(st.q)), st.sel)
+	for f, name := range facetNames {
+		_, always := optionOrder(name, nil)
+		fvw := facetView{Name: name, Legend: l.T("browse.facet." + name)}
+		for i, val := range pub.options[f] {
+			checked := slices.Contains(st.sel[name], val)
+			if !always && pub.all[f][i] == 0 && !checked {
 				continue
 			}
 			fvw.Options = append(fvw.Options, facetOption{
-				Value: val, Label: l.facetLabel(f, val), Count: l.Number(float64(counts[val])),
-				ID: "f-" + f + "-" + strconv.Itoa(len(fvw.Options)), Checked: checked, Zero: counts[val] == 0,
+				Value: val, Label: l.facetLabel(name, val), Count: l.Number(float64(counts[f][i])),
+				ID: "f-" + name + "-" + strconv.Itoa(len(fvw.Options)), Checked: checked, Zero: counts[f][i] == 0,
 			})
 		}
 		if len(fvw.Options) > 0 {
 			v.Facets = append(v.Facets, fvw)
 		}
 	}
-	var hits []registryapi.Sensor
-	for _, c := range cands {
-		if matches(c.fv, st.sel, "") {
-			hits = append(hits, c.s)
-		}
-	}
-
-	// Sort.
-	name := func(s registryapi.Sensor) string { return fold(s.Name.In(l.lang)) }
-	byName := func(a, b registryapi.Sensor) int {
-		return cmp.Or(strings.Compare(name(a), name(b)), strings.Compare(a.ID, b.ID))
-	}
-	slices.SortStableFunc(hits, func(a, b registryapi.Sensor) int {
-		var c int
-		switch st.sort {
-		case sortCategory:
-			c = categoryOrder(a.Category) - categoryOrder(b.Category)
-		case sortStatus:
-			c = statusOrder(a.Status) - statusOrder(b.Status)
-		case sortChanged:
-			c = a.UpdatedAt.Compare(b.UpdatedAt)
-		}
-		if st.order == orderDesc {
-			return cmp.Or(-c, -byName(a, b))
-		}
-		return cmp.Or(c, byName(a, b))
-	})
 
 	// Page.
-	pages := max(1, (len(hits)+st.per-1)/st.per)
+	pages := max(1, (nhits+st.per-1)/st.per)
 	if st.page > pages {
 		notices = append(notices, l.T("browse.nopage", l.Number(float64(st.page)), l.Number(float64(pages))))
 		st.page = pages
 	}
 	from := (st.page - 1) * st.per
-	to := min(from+st.per, len(hits))
-	v.Count = l.count(len(hits))
-	if len(hits) > 0 {
+	to := min(from+st.per, nhits)
+	v.Count = l.count(nhits)
+	if nhits > 0 {
 		v.Range = l.T("browse.range", l.Number(float64(from+1)), l.Number(float64(to)), l.Number(float64(st.page)), l.Number(float64(pages)))
 	}
 	v.Notices = notices
@@ -559,7 +496,7 @@ func (l localizer) browse(sensors []registryapi.Sensor, q Query, loc *time.Locat
 		}
 		v.Headers = append(v.Headers, sh)
 	}
-	for _, s := range hits[from:to] {
+	for _, s := range pub.page(l.lang, st.sort, st.order == orderDesc, hit, from, to) {
 		v.Rows = append(v.Rows, browseRow{
 			listRow: listRow{
 				Name:     s.Name.In(l.lang),
@@ -604,9 +541,9 @@ func (l localizer) browse(sensors []registryapi.Sensor, q Query, loc *time.Locat
 
 // List renders the public list of published entries, filtered, searched,
 // sorted and paged as q asks.
-func (p *Pages) List(w io.Writer, r Request, sensors []registryapi.Sensor, q Query) error {
+func (p *Pages) List(w io.Writer, r Request, pub *Published, q Query) error {
 	l := p.localizer(r.Lang)
-	v, st := l.browse(sensors, q, p.loc)
+	v, st := l.browse(pub, q, p.loc)
 	r.keep = st.params()
 	r.canonical = st.url()
 	title := l.T("list.title")
@@ -656,22 +593,21 @@ type homeView struct {
 
 // Home renders the register's home page: what it is, counts linking to the
 // list, a search box, the latest changes and every entry's name.
-func (p *Pages) Home(w io.Writer, r Request, sensors []registryapi.Sensor, changes []Change) error {
+func (p *Pages) Home(w io.Writer, r Request, pub *Published, changes []Change) error {
 	l := p.localizer(r.Lang)
 	base := listState{lang: l.lang, sort: sortName, order: orderAsc, page: 1, per: DefaultPerPage}
-	v := homeView{Total: l.count(len(sensors)), ListURL: base.url(), MapURL: l.link(MapPath), Action: SensorsPath, QMax: MaxSearchRunes}
+	v := homeView{Total: l.count(pub.Len()), ListURL: base.url(), MapURL: l.link(MapPath), Action: SensorsPath, QMax: MaxSearchRunes}
 	countBy := func(facet string, values []string, class func(string) string) []countLink {
-		n := map[string]int{}
-		for _, s := range sensors {
-			for _, x := range sensorFacets(s)[facet] {
-				n[x]++
-			}
-		}
+		f := slices.Index(facetNames[:], facet)
 		var out []countLink
 		for _, x := range values {
-			c := countLink{Label: l.facetLabel(facet, x), Count: l.count(n[x]), Class: class(x)}
+			n := 0
+			if i, ok := pub.index[f][x]; ok {
+				n = pub.all[f][i]
+			}
+			c := countLink{Label: l.facetLabel(facet, x), Count: l.count(n), Class: class(x)}
 			c.Text = l.T("home.count", c.Label, c.Count)
-			if n[x] > 0 {
+			if n > 0 {
 				st := base
 				st.sel = map[string][]string{facet: {x}}
 				c.URL = st.url()
@@ -692,11 +628,8 @@ func (p *Pages) Home(w io.Writer, r Request, sensors []registryapi.Sensor, chang
 			Changes: l.changes(c.Summary, c.PreviousStatus, c.Status),
 		})
 	}
-	sorted := slices.Clone(sensors)
-	slices.SortStableFunc(sorted, func(a, b registryapi.Sensor) int {
-		return cmp.Or(categoryOrder(a.Category)-categoryOrder(b.Category), strings.Compare(fold(a.Name.In(l.lang)), fold(b.Name.In(l.lang))))
-	})
-	for _, s := range sorted {
+	// By category, then name: the list's order by category.
+	for _, s := range pub.page(l.lang, sortCategory, false, nil, 0, pub.Len()) {
 		if len(v.Groups) == 0 || v.Groups[len(v.Groups)-1].Category != l.category(s.Category) {
 			st := base
 			st.sel = map[string][]string{facetCategory: {s.Category}}

@@ -19,7 +19,7 @@ func listPage(t *testing.T, p *Pages, lang, rawQuery string, sensors []registrya
 		t.Fatal(err)
 	}
 	return render(t, func(b *bytes.Buffer) error {
-		return p.List(b, Request{Lang: lang, Path: SensorsPath}, sensors, ParseQuery(v))
+		return p.List(b, Request{Lang: lang, Path: SensorsPath}, NewPublished(sensors), ParseQuery(v))
 	})
 }
 
@@ -197,7 +197,9 @@ func TestHomePage(t *testing.T) {
 		{SensorID: "parking-marche-01", Name: sensors[3].Name, Number: 2, ChangedAt: at, Summary: "commissioned_at, status", Status: "active", PreviousStatus: "draft"},
 		{SensorID: "air-mairie-01", Name: sensors[0].Name, Number: 1, ChangedAt: at.Add(-time.Hour), Summary: "created", Status: "active"},
 	}
-	fr := render(t, func(b *bytes.Buffer) error { return p.Home(b, Request{Lang: LangFR, Path: HomePath}, sensors, changes) })
+	fr := render(t, func(b *bytes.Buffer) error {
+		return p.Home(b, Request{Lang: LangFR, Path: HomePath}, NewPublished(sensors), changes)
+	})
 	mustContain(t, fr,
 		"<strong>12 capteurs</strong>",
 		"<a href=\"/sensors?lang=fr&amp;category=air\">Qualité de l&#39;air\u00a0: 3 capteurs</a>",
@@ -216,7 +218,9 @@ func TestHomePage(t *testing.T) {
 	if strings.Index(fr, "Modifié : date") > strings.Index(fr, "Création de la fiche") {
 		t.Error("latest changes are not newest first")
 	}
-	en := render(t, func(b *bytes.Buffer) error { return p.Home(b, Request{Lang: LangEN, Path: HomePath}, sensors, nil) })
+	en := render(t, func(b *bytes.Buffer) error {
+		return p.Home(b, Request{Lang: LangEN, Path: HomePath}, NewPublished(sensors), nil)
+	})
 	mustContain(t, en, "<strong>12 sensors</strong>", "Air quality: 3 sensors", "No changes yet.", `href="/map?lang=en"`)
 }
 

@@ -15,7 +15,7 @@ func TestListAndMapLinkEachOther(t *testing.T) {
 	sensors := demo.Sensors()
 	v := url.Values{"category": {"parking"}, "q": {"la gare"}, "sort": {"status"}, "page": {"1"}}
 	list := render(t, func(b *bytes.Buffer) error {
-		return p.List(b, Request{Lang: LangFR, Path: SensorsPath}, sensors, ParseQuery(v))
+		return p.List(b, Request{Lang: LangFR, Path: SensorsPath}, NewPublished(sensors), ParseQuery(v))
 	})
 	mustContain(t, list, `href="/map?lang=fr&amp;category=parking&amp;q=la%20gare"`)
 	f := ParseMapFilter(v)

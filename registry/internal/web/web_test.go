@@ -204,7 +204,7 @@ func TestListPage(t *testing.T) {
 	sensors := demo.Sensors()
 	for _, lang := range []string{LangFR, LangEN} {
 		page := render(t, func(b *bytes.Buffer) error {
-			return p.List(b, Request{Lang: lang, Path: SensorsPath}, sensors, ParseQuery(nil))
+			return p.List(b, Request{Lang: lang, Path: SensorsPath}, NewPublished(sensors), ParseQuery(nil))
 		})
 		mustContain(t, page, `<html lang="`+lang+`">`, `<a class="skip" href="#main">`, "<header", "<nav", `<main id="main"`, "<footer",
 			"<caption>", `<th scope="col"`, `<th scope="row">`, dtpr.LicenceURL, `rel="license"`, "<fieldset>", "<legend>")
@@ -213,15 +213,15 @@ func TestListPage(t *testing.T) {
 		}
 	}
 	fr := render(t, func(b *bytes.Buffer) error {
-		return p.List(b, Request{Lang: LangFR, Path: SensorsPath}, sensors, ParseQuery(nil))
+		return p.List(b, Request{Lang: LangFR, Path: SensorsPath}, NewPublished(sensors), ParseQuery(nil))
 	})
 	mustContain(t, fr, "Qualité de l&#39;air", "Aucune donnée personnelle", "Désidentifié à la source", "En service", `href="/sensors?lang=en"`, "12 capteurs")
 	en := render(t, func(b *bytes.Buffer) error {
-		return p.List(b, Request{Lang: LangEN, Path: SensorsPath}, sensors, ParseQuery(nil))
+		return p.List(b, Request{Lang: LangEN, Path: SensorsPath}, NewPublished(sensors), ParseQuery(nil))
 	})
 	mustContain(t, en, "Air quality", "No personal data", "De-identified at source", "In service", `href="/sensors?lang=fr"`, "12 sensors")
 	empty := render(t, func(b *bytes.Buffer) error {
-		return p.List(b, Request{Lang: LangFR, Path: SensorsPath}, nil, ParseQuery(nil))
+		return p.List(b, Request{Lang: LangFR, Path: SensorsPath}, NewPublished(nil), ParseQuery(nil))
 	})
 	mustContain(t, empty, "Aucun capteur n&#39;est encore publié.")
 }
