@@ -4,14 +4,19 @@ package dashboards
 // gateway's hourly aggregates of the buildings' meters — measurement
 // energy_agg, tag window "1h", field <q>_delta for the meter's index
 // quantity q: the consumption in the hour, meter resets and rollovers
-// already handled by the gateway — read once per page with
-// [Reader.EnergyHours], then rolled up in Go on the town's local calendar
-// ([Rollup]), so that days and months are those of Europe/Paris across
-// summer-time changes (a local day has 23, 24 or 25 hourly windows; the
-// gateway's windows start on the hour, UTC, which is also the hour in
-// Paris). InfluxDB 1.8's Flux has no time zone in aggregateWindow, hence
-// the Go roll-up; a year of hourly points of twenty meters is 175 000
-// rows, read in well under a second.
+// already handled by the gateway — read as hours per building
+// ([Reader.EnergyHours]), as the hours of one building or of the whole
+// estate ([Reader.EnergySeries]: what a dashboard page shows hour by
+// hour), or as totals summed and counted by InfluxDB ([Reader.EnergyTotals],
+// [Reader.EnergyStats]: what a page adds up over months), then rolled up
+// in Go on the town's local calendar ([Rollup]), so that days and months
+// are those of Europe/Paris across summer-time changes (a local day has
+// 23, 24 or 25 hourly windows; the gateway's windows start on the hour,
+// UTC, which is also the hour in Paris). InfluxDB 1.8's Flux (0.65) has no
+// time zone in aggregateWindow, hence the Go roll-up; and only its
+// range, filter and a group right after them run in the storage engine:
+// every other step costs microseconds a row, and so does every row
+// answered, which is why the pages read totals where they show totals.
 
 import (
 	"context"
@@ -19,8 +24,11 @@ import (
 	"maps"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/influxdata/influxdb-client-go/v2/domain"
 
 	"github.com/civisens/civisens/registry/registryapi"
 )
@@ -231,7 +239,7 @@ func energyField(s registryapi.Sensor) (string, float64, error) {
 // Every sensor given is summed: pass the buildings' main meters only, not
 // their sub-meters as well (see MainMeters), or a building counts twice.
 func (r *Reader) EnergyHours(ctx context.Context, agg Aggregates, sensors []registryapi.Sensor, from, to time.Time) (SiteHours, error) {
-	return r.energy(ctx, agg, sensors, from, to, false)
+	return r.energy(ctx, agg, sensors, from, to, false, "")
 }
 
 // EnergyTotals is the consumption of each building (site) in [from, to),
@@ -240,7 +248,7 @@ func (r *Reader) EnergyHours(ctx context.Context, agg Aggregates, sensors []regi
 func (r *Reader) EnergyTotals(ctx context.Context, agg Aggregates, sensors []registryapi.Sensor, from, to time.Time) (map[string]float64, error) {
 	// The hour starting at to is left out by the range's stop moved back
 	// a nanosecond (InfluxDB 1.8's range includes its stop).
-	h, err := r.energy(ctx, agg, sensors, from, to.Add(-time.Nanosecond), true)
+	h, err := r.energy(ctx, agg, sensors, from, to.Add(-time.Nanosecond), true, "")
 	if err != nil {
 		return nil, err
 	}
@@ -253,9 +261,62 @@ func (r *Reader) EnergyTotals(ctx context.Context, agg Aggregates, sensors []reg
 	return out, nil
 }
 
+// energyMeter is a meter as energy queries read it: the site its entry
+// gives (for aggregates without a site tag) and the factor of its field to
+// kWh.
+type energyMeter struct {
+	site   string
+	factor float64
+}
+
+// energyMeters returns the meters among sensors by "sensor\x00field", and
+// the Flux predicate that selects their fields: one regular expression of
+// sensors per field, so that InfluxDB reads the matching series from its
+// index rather than testing every row of the range in Flux. The predicate
+// is empty when there are no sensors.
+func energyMeters(sensors []registryapi.Sensor) (map[string]energyMeter, string, error) {
+	meters := map[string]energyMeter{}
+	var fields []string
+	byField := map[string][]string{}
+	for _, s := range sensors {
+		if !sensorRE.MatchString(s.ID) {
+			return nil, "", fmt.Errorf("sensor %q: %w", s.ID, ErrInvalidInput)
+		}
+		field, factor, err := energyField(s)
+		if err != nil {
+			return nil, "", err
+		}
+		meters[s.ID+"\x00"+field] = energyMeter{site: s.Site, factor: factor}
+		if !slices.Contains(fields, field) {
+			fields = append(fields, field)
+		}
+		byField[field] = append(byField[field], regexp.QuoteMeta(s.ID))
+	}
+	var conds []string
+	for _, f := range fields {
+		conds = append(conds, fmt.Sprintf("(r._field == %s and r.sensor =~ /^(%s)$/)", fluxString(f), strings.Join(byField[f], "|")))
+	}
+	return meters, strings.Join(conds, " or "), nil
+}
+
+// energyFrom is the start of every energy query: the meters' hourly
+// aggregates in [from, to] — InfluxDB 1.8's range includes its stop
+// (influxdata/influxdb#19966), which callers drop or move back. The
+// filters are pushed down to the storage engine, and so is a group() that
+// follows at once; any other transformation between them (a keep, a map)
+// would make the Flux engine handle every row, ten times slower.
+func energyFrom(bucket string, from, to time.Time, cond string) string {
+	return fmt.Sprintf(`from(bucket: %s)
+  |> range(start: %s, stop: %s)
+  |> filter(fn: (r) => r._measurement == "energy_agg" and r.window == "1h")
+  |> filter(fn: (r) => %s)`,
+		fluxString(bucket), from.UTC().Format(time.RFC3339Nano), to.UTC().Format(time.RFC3339Nano), cond)
+}
+
 // energy reads the hourly energy of sensors in [from, to); with total,
-// InfluxDB sums each meter's hours into one row (stamped from).
-func (r *Reader) energy(ctx context.Context, agg Aggregates, sensors []registryapi.Sensor, from, to time.Time, total bool) (SiteHours, error) {
+// InfluxDB sums each meter's hours into one row (stamped from). where, if
+// not empty, is a further Flux predicate on the rows.
+func (r *Reader) energy(ctx context.Context, agg Aggregates, sensors []registryapi.Sensor, from, to time.Time, total bool, where string) (SiteHours, error) {
 	if !to.After(from) {
 		return nil, fmt.Errorf("dashboards: energy over [%v, %v): %w", from, to, ErrInvalidInput)
 	}
@@ -263,43 +324,25 @@ func (r *Reader) energy(ctx context.Context, agg Aggregates, sensors []registrya
 	if err != nil {
 		return nil, fmt.Errorf("dashboards: energy: %w", err)
 	}
-	type meter struct {
-		site   string
-		factor float64
-	}
-	meters := map[string]meter{} // by "sensor\x00field"
-	var conds, fields []string
-	byField := map[string][]string{}
-	for _, s := range sensors {
-		if !sensorRE.MatchString(s.ID) {
-			return nil, fmt.Errorf("dashboards: energy: sensor %q: %w", s.ID, ErrInvalidInput)
-		}
-		field, factor, err := energyField(s)
-		if err != nil {
-			return nil, fmt.Errorf("dashboards: energy: %w", err)
-		}
-		meters[s.ID+"\x00"+field] = meter{site: s.Site, factor: factor}
-		if !slices.Contains(fields, field) {
-			fields = append(fields, field)
-		}
-		byField[field] = append(byField[field], regexp.QuoteMeta(s.ID))
-	}
-	// One regular expression of sensors per field: InfluxDB reads the
-	// matching series from its index rather than testing every row of
-	// the range in Flux.
-	for _, f := range fields {
-		conds = append(conds, fmt.Sprintf("(r._field == %s and r.sensor =~ /^(%s)$/)", fluxString(f), strings.Join(byField[f], "|")))
+	meters, cond, err := energyMeters(sensors)
+	if err != nil {
+		return nil, fmt.Errorf("dashboards: energy: %w", err)
 	}
 	out := SiteHours{}
-	if len(conds) == 0 {
+	if cond == "" {
 		return out, nil
 	}
-	q := fmt.Sprintf(`from(bucket: %s)
-  |> range(start: %s, stop: %s)
-  |> filter(fn: (r) => r._measurement == "energy_agg" and r.window == "1h")
-  |> filter(fn: (r) => %s)
-  |> keep(columns: ["_time", "_value", "_field", "sensor", "site"])%s`,
-		fluxString(bucket), from.UTC().Format(time.RFC3339Nano), to.UTC().Format(time.RFC3339Nano), strings.Join(conds, " or "), sumOf(total))
+	if where != "" {
+		cond = "(" + cond + ") and (" + where + ")"
+	}
+	q := energyFrom(bucket, from, to, cond)
+	if total {
+		q += `
+  |> group(columns: ["sensor", "_field", "site"])
+  |> sum()`
+	}
+	q += `
+  |> keep(columns: ["_time", "_value", "_field", "sensor", "site"])`
 	res, err := r.q.Query(ctx, q)
 	if err != nil {
 		return nil, fmt.Errorf("dashboards: energy: %w", err)
@@ -309,7 +352,13 @@ func (r *Reader) energy(ctx context.Context, agg Aggregates, sensors []registrya
 	for res.Next() {
 		rec := res.Record()
 		v, ok := number(rec.Value())
-		if !ok || !rec.Time().Before(to) { // InfluxDB 1.8's range includes its stop
+		if !ok {
+			continue
+		}
+		t := rec.Time()
+		if total {
+			t = from // sum() keeps no _time
+		} else if !t.Before(to) { // InfluxDB 1.8's range includes its stop
 			continue
 		}
 		id, _ := rec.ValueByKey("sensor").(string)
@@ -324,7 +373,7 @@ func (r *Reader) energy(ctx context.Context, agg Aggregates, sensors []registrya
 		if bySite[site] == nil {
 			bySite[site] = map[time.Time]float64{}
 		}
-		bySite[site][rec.Time().UTC()] += v * m.factor
+		bySite[site][t.UTC()] += v * m.factor
 	}
 	if err := res.Err(); err != nil {
 		return nil, fmt.Errorf("dashboards: energy: %w", err)
@@ -335,14 +384,231 @@ func (r *Reader) energy(ctx context.Context, agg Aggregates, sensors []registrya
 	return out, nil
 }
 
-// sumOf is the Flux that sums each meter's series into one row.
-func sumOf(total bool) string {
-	if !total {
-		return ""
+// EnergySeries reads the hourly consumption of one building (site) — or
+// of the whole estate when site is "" — between from and to (hours
+// starting in [from, to)), from the same aggregates as EnergyHours: the
+// same points as EnergyHours(...)[site] or EnergyHours(...).Estate(),
+// without reading every building's rows into one series each. For a site,
+// InfluxDB selects its rows (its site tag, or the entry's Site where the
+// tag is missing); for the estate, it merges every meter's rows into one
+// table of times and values, and the hours are summed while they are read.
+func (r *Reader) EnergySeries(ctx context.Context, agg Aggregates, sensors []registryapi.Sensor, site string, from, to time.Time) ([]Point, error) {
+	if site != "" {
+		var ids []string
+		for _, s := range sensors {
+			if s.Site == site && sensorRE.MatchString(s.ID) {
+				ids = append(ids, regexp.QuoteMeta(s.ID))
+			}
+		}
+		where := "r.site == " + fluxString(site)
+		if len(ids) > 0 {
+			where += " or r.sensor =~ /^(" + strings.Join(ids, "|") + ")$/"
+		}
+		h, err := r.energy(ctx, agg, sensors, from, to, false, where)
+		if err != nil {
+			return nil, err
+		}
+		return h[site], nil
 	}
-	return `
+	if !to.After(from) {
+		return nil, fmt.Errorf("dashboards: energy over [%v, %v): %w", from, to, ErrInvalidInput)
+	}
+	bucket, _, err := agg.resolve(r)
+	if err != nil {
+		return nil, fmt.Errorf("dashboards: energy: %w", err)
+	}
+	// One query per factor to kWh (usually one for all the meters), so
+	// that the rows need no sensor column.
+	byFactor := map[float64][]registryapi.Sensor{}
+	for _, s := range sensors {
+		_, factor, err := energyField(s)
+		if err != nil {
+			return nil, fmt.Errorf("dashboards: energy: %w", err)
+		}
+		byFactor[factor] = append(byFactor[factor], s)
+	}
+	sum := map[time.Time]float64{}
+	for _, factor := range slices.Sorted(maps.Keys(byFactor)) {
+		_, cond, err := energyMeters(byFactor[factor])
+		if err != nil {
+			return nil, fmt.Errorf("dashboards: energy: %w", err)
+		}
+		q := energyFrom(bucket, from, to, cond) + `
+  |> group()
+  |> keep(columns: ["_time", "_value"])`
+		if err := r.eachPoint(ctx, q, func(t time.Time, v float64) {
+			if t.Before(to) { // InfluxDB 1.8's range includes its stop
+				sum[t.UTC()] += v * factor
+			}
+		}); err != nil {
+			return nil, fmt.Errorf("dashboards: energy: %w", err)
+		}
+	}
+	return sortedPoints(sum), nil
+}
+
+// EnergyTotal is a building's consumption over a time range.
+type EnergyTotal struct {
+	KWh float64
+	// Hours is how many hours have an aggregate of one of its meters:
+	// the number of the site's points that EnergyHours reads.
+	Hours int
+}
+
+// EnergyStats returns, by site, the consumption in [from, to) and how
+// many hours have an aggregate — what TertiaryRows adds up over a year —
+// summed and counted by InfluxDB from the same aggregates as EnergyHours,
+// in a few rows per building: the figures are those of EnergyHours'
+// points. A building with one meter has as many hours as the meter's
+// aggregates; the hours of one with several, which may overlap, are read
+// (with EnergySeries) and counted.
+func (r *Reader) EnergyStats(ctx context.Context, agg Aggregates, sensors []registryapi.Sensor, from, to time.Time) (map[string]EnergyTotal, error) {
+	if !to.After(from) {
+		return nil, fmt.Errorf("dashboards: energy over [%v, %v): %w", from, to, ErrInvalidInput)
+	}
+	bucket, _, err := agg.resolve(r)
+	if err != nil {
+		return nil, fmt.Errorf("dashboards: energy: %w", err)
+	}
+	meters, cond, err := energyMeters(sensors)
+	if err != nil {
+		return nil, fmt.Errorf("dashboards: energy: %w", err)
+	}
+	out := map[string]EnergyTotal{}
+	if cond == "" {
+		return out, nil
+	}
+	// Both aggregates from one read of the rows, grouped by the storage
+	// engine.
+	q := `data = ` + energyFrom(bucket, from, to.Add(-time.Nanosecond), cond) + `
   |> group(columns: ["sensor", "_field", "site"])
-  |> sum()`
+data |> sum() |> keep(columns: ["_value", "_field", "sensor", "site"]) |> yield(name: "sum")
+data |> count() |> keep(columns: ["_value", "_field", "sensor", "site"]) |> yield(name: "count")`
+	res, err := r.q.Query(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("dashboards: energy: %w", err)
+	}
+	defer res.Close()
+	series := map[string][]string{} // by site: its meters' "sensor\x00field"
+	for res.Next() {
+		rec := res.Record()
+		v, ok := number(rec.Value())
+		if !ok {
+			continue
+		}
+		id, _ := rec.ValueByKey("sensor").(string)
+		key := id + "\x00" + rec.Field()
+		m, ok := meters[key]
+		if !ok {
+			continue
+		}
+		site, _ := rec.ValueByKey("site").(string)
+		if site == "" {
+			site = m.site
+		}
+		t := out[site]
+		switch rec.Result() {
+		case "sum":
+			t.KWh += v * m.factor
+		case "count":
+			t.Hours += int(v)
+			if !slices.Contains(series[site], key) {
+				series[site] = append(series[site], key)
+			}
+		}
+		out[site] = t
+	}
+	if err := res.Err(); err != nil {
+		return nil, fmt.Errorf("dashboards: energy: %w", err)
+	}
+	for site, keys := range series {
+		if len(keys) < 2 || site == "" { // "": entries without a site, counted by meter
+			continue
+		}
+		pts, err := r.EnergySeries(ctx, agg, sensors, site, from, to)
+		if err != nil {
+			return nil, err
+		}
+		t := out[site]
+		t.Hours = len(pts)
+		out[site] = t
+	}
+	return out, nil
+}
+
+// rawQuerier is what eachPoint prefers of the Querier: the query's CSV as
+// it is (influxdb-client-go's api.QueryAPI has it), of which it parses two
+// columns, rather than a record of every column per row — a third of the
+// page's time for tens of thousands of rows.
+type rawQuerier interface {
+	QueryRaw(ctx context.Context, query string, dialect *domain.Dialect) (string, error)
+}
+
+// eachPoint runs q and calls f with the time and the numeric value of each
+// row.
+func (r *Reader) eachPoint(ctx context.Context, q string, f func(time.Time, float64)) error {
+	rq, ok := r.q.(rawQuerier)
+	if !ok {
+		res, err := r.q.Query(ctx, q)
+		if err != nil {
+			return err
+		}
+		defer res.Close()
+		for res.Next() {
+			rec := res.Record()
+			if v, ok := number(rec.Value()); ok {
+				f(rec.Time(), v)
+			}
+		}
+		return res.Err()
+	}
+	header, comma := true, ","
+	body, err := rq.QueryRaw(ctx, q, &domain.Dialect{Header: &header, Delimiter: &comma})
+	if err != nil {
+		return err
+	}
+	return eachCSVPoint(body, f)
+}
+
+// eachCSVPoint calls f with the _time and _value of each row of a Flux
+// CSV answer: tables each under a header row (after annotation rows
+// starting with #, skipped), separated by an empty line; a table with an
+// "error" column is the query's error.
+func eachCSVPoint(body string, f func(time.Time, float64)) error {
+	ti, vi := -1, -1
+	var header []string
+	for line := range strings.Lines(body) {
+		line = strings.TrimRight(line, "\r\n")
+		if line == "" {
+			header = nil
+			continue
+		}
+		if strings.HasPrefix(line, "#") { // annotations, which InfluxDB 1.8 sends all the same
+			continue
+		}
+		cols := strings.Split(line, ",")
+		if header == nil {
+			header = cols
+			ti, vi = slices.Index(cols, "_time"), slices.Index(cols, "_value")
+			continue
+		}
+		if i := slices.Index(header, "error"); i >= 0 && i < len(cols) {
+			return fmt.Errorf("flux: %s", cols[i])
+		}
+		if ti < 0 || vi < 0 || ti >= len(cols) || vi >= len(cols) {
+			continue
+		}
+		t, err := time.Parse(time.RFC3339Nano, cols[ti])
+		if err != nil {
+			return fmt.Errorf("flux: _time %q: %w", cols[ti], err)
+		}
+		v, err := strconv.ParseFloat(cols[vi], 64)
+		if err != nil {
+			continue // not a number
+		}
+		f(t, v)
+	}
+	return nil
 }
 
 // MainMeters returns the energy sensors among sensors that meter a whole

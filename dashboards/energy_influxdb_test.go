@@ -202,6 +202,41 @@ func TestEnergyFromInfluxDB(t *testing.T) {
 		t.Errorf("hourly estate on 25 October: %+v", hourly.Estate)
 	}
 
+	// What the dashboard pages read agrees with EnergyHours: the hourly
+	// series of the estate (meters in Wh and in kWh) and of each
+	// building, and the totals with their hours — also of a building
+	// with two meters whose hours overlap (the town hall's sub-meter
+	// included).
+	for _, ms := range [][]registryapi.Sensor{meters, sensors} {
+		from, to := day(2025, 1, 1), day(2026, 11, 2)
+		all, err := r.EnergyHours(ctx, aggs, ms, from, to)
+		if err != nil {
+			t.Fatal(err)
+		}
+		est, err := r.EnergySeries(ctx, aggs, ms, "", from, to)
+		if err != nil {
+			t.Fatal(err)
+		}
+		samePoints(t, "estate", est, all.Estate())
+		stats, err := r.EnergyStats(ctx, aggs, ms, from, to)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(stats) != len(all) || len(all) != 2 {
+			t.Errorf("EnergyStats of %d sites, EnergyHours of %d", len(stats), len(all))
+		}
+		for _, site := range all.Sites() {
+			pts, err := r.EnergySeries(ctx, aggs, ms, site, from, to)
+			if err != nil {
+				t.Fatal(err)
+			}
+			samePoints(t, site, pts, all[site])
+			if st := stats[site]; !near(st.KWh, sum(all[site])) || st.Hours != len(all[site]) {
+				t.Errorf("EnergyStats[%s] = %+v, want %v kWh in %d hours", site, st, sum(all[site]), len(all[site]))
+			}
+		}
+	}
+
 	// Weather-corrected comparison of the January week with 2025's.
 	town := registryapi.Sensor{ID: "air-mairie-01", Category: registryapi.CategoryAir}
 	temps, err := r.Temperatures(ctx, aggs, town, "temperature", day(2025, 1, 1), day(2026, 3, 1))
@@ -323,5 +358,20 @@ func TestTertiaryFromInfluxDB(t *testing.T) {
 	}
 	if d := rk.ByDrift; d[0].Site != "mediatheque" || !near(d[0].DriftPct, 25) || d[1].Site != "gymnase" || !near(d[1].DriftPct, -20) {
 		t.Errorf("by drift: %+v", d)
+	}
+}
+
+// samePoints reports a difference between two series.
+func samePoints(t *testing.T, name string, got, want []Point) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Errorf("%s: %d points, want %d", name, len(got), len(want))
+		return
+	}
+	for i := range want {
+		if !got[i].Time.Equal(want[i].Time) || !near(got[i].Value, want[i].Value) {
+			t.Errorf("%s: point %d = %+v, want %+v", name, i, got[i], want[i])
+			return
+		}
 	}
 }

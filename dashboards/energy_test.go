@@ -3,6 +3,7 @@ package dashboards
 import (
 	"errors"
 	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -287,5 +288,28 @@ func TestConsumptionAlerts(t *testing.T) {
 	got = ConsumptionAlerts(pts, day(28), day(29), loc, EnergyAlertOptions{DegreeDays: dd, BaseKWhPerDay: 100})
 	if len(got) != 1 || got[0].ExpectedKWh != 170 || !got[0].WeatherCorrected || !near(got[0].ExcessPct, (300-170)/170.0*100) {
 		t.Errorf("alerts on a mild day = %+v", got)
+	}
+}
+
+// The raw CSV of a Flux answer: points of every table, annotations and
+// non-numbers skipped, and an error table as the error.
+func TestEachCSVPoint(t *testing.T) {
+	body := "#datatype,string,long,dateTime:RFC3339,double\r\n#group,false,false,false,false\r\n#default,_result,,,\r\n" +
+		",result,table,_time,_value\r\n" +
+		",_result,0,2026-10-25T00:00:00Z,1.5\r\n" +
+		",_result,0,2026-10-25T01:00:00Z,NaN-ish\r\n" +
+		"\r\n" +
+		",result,table,_value,_time\r\n" +
+		",_result,1,2,2026-10-25T02:00:00Z\r\n"
+	var got []Point
+	if err := eachCSVPoint(body, func(at time.Time, v float64) { got = append(got, Point{at, v}) }); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].Value != 1.5 || !got[1].Time.Equal(time.Date(2026, 10, 25, 2, 0, 0, 0, time.UTC)) || got[1].Value != 2 {
+		t.Errorf("points = %+v", got)
+	}
+	err := eachCSVPoint("#datatype,string,string\r\n\r\n,error,reference\r\n,runtime error: boom,\r\n", func(time.Time, float64) {})
+	if err == nil || !strings.Contains(err.Error(), "boom") {
+		t.Errorf("error table: %v", err)
 	}
 }

@@ -142,20 +142,58 @@ func TertiaryRows(h SiteHours, refs []TertiaryReference, asOf time.Time, loc *ti
 	var rows []TertiaryRow
 	for _, ref := range refs {
 		pts := h[ref.Site]
-		var refHours int
+		var year EnergyTotal
 		if ref.KWh == 0 {
 			y := between(pts, yearEnd(ref.Year-1, loc), yearEnd(ref.Year, loc))
-			ref.KWh, refHours = sum(y), len(y)
+			year = EnergyTotal{KWh: sum(y), Hours: len(y)}
 		}
 		rolling := between(pts, asOf.AddDate(-1, 0, 0), asOf)
-		row, err := NewTertiaryRow(ref, sum(rolling), asOf, loc)
+		row, err := TertiaryRowOf(ref, year, EnergyTotal{KWh: sum(rolling), Hours: len(rolling)}, asOf, loc)
 		if err != nil {
 			return nil, err
 		}
-		row.ReferenceHours, row.RollingHours = refHours, len(rolling)
 		rows = append(rows, row)
 	}
 	return rows, nil
+}
+
+// TertiaryRowOf returns a building's position against the décret at asOf
+// (moved to local midnight) from its totals: rolling over the twelve
+// months before, year over its reference year (used when ref.KWh is 0).
+// See [Reader.EnergyStats], [TertiaryRollingRange] and [TertiaryYearRange]
+// for reading them.
+func TertiaryRowOf(ref TertiaryReference, year, rolling EnergyTotal, asOf time.Time, loc *time.Location) (TertiaryRow, error) {
+	var refHours int
+	if ref.KWh == 0 {
+		ref.KWh, refHours = year.KWh, year.Hours
+	}
+	row, err := NewTertiaryRow(ref, rolling.KWh, asOf, loc)
+	if err != nil {
+		return TertiaryRow{}, err
+	}
+	row.ReferenceHours, row.RollingHours = refHours, rolling.Hours
+	return row, nil
+}
+
+// TertiaryRollingRange returns the twelve months before asOf (local
+// midnight) that TertiaryRowOf's rolling total covers.
+func TertiaryRollingRange(asOf time.Time, loc *time.Location) (from, to time.Time) {
+	to = PeriodStart(asOf, StepDay, loc)
+	return to.AddDate(-1, 0, 0), to
+}
+
+// TertiaryYearRange returns the reference year that TertiaryRowOf's year
+// total covers, up to asOf when the year has not ended: empty (from not
+// before to) when it has not begun.
+func TertiaryYearRange(year int, asOf time.Time, loc *time.Location) (from, to time.Time) {
+	return yearEnd(year-1, loc), minTimeOf(yearEnd(year, loc), asOf)
+}
+
+func minTimeOf(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
 }
 
 // TertiaryCSVHeader is the header row of WriteTertiaryCSV, one column per

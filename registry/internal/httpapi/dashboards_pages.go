@@ -14,6 +14,7 @@ package httpapi
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"math"
@@ -22,6 +23,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -36,8 +38,9 @@ import (
 // *dashboards.Reader has it. When Deps.Readings lacks it, the dashboards
 // say that the readings are unavailable.
 type DashboardReadings interface {
-	EnergyHours(ctx context.Context, agg dashboards.Aggregates, sensors []registryapi.Sensor, from, to time.Time) (dashboards.SiteHours, error)
+	EnergySeries(ctx context.Context, agg dashboards.Aggregates, sensors []registryapi.Sensor, site string, from, to time.Time) ([]dashboards.Point, error)
 	EnergyTotals(ctx context.Context, agg dashboards.Aggregates, sensors []registryapi.Sensor, from, to time.Time) (map[string]float64, error)
+	EnergyStats(ctx context.Context, agg dashboards.Aggregates, sensors []registryapi.Sensor, from, to time.Time) (map[string]dashboards.EnergyTotal, error)
 	Temperatures(ctx context.Context, agg dashboards.Aggregates, sensor registryapi.Sensor, quantity string, from, to time.Time) ([]dashboards.TemperatureHour, error)
 	AirHourly(ctx context.Context, retention string, from, to time.Time) ([]dashboards.AirSeries, error)
 	ParkingOf(ctx context.Context, retention string, from, to time.Time, loc *time.Location, keep func(string) bool) ([]dashboards.ParkingZone, error)
@@ -59,6 +62,13 @@ type DashboardDeps struct {
 	AASQAURL string
 	// Timeout bounds the InfluxDB queries of one dashboard; default 10 s.
 	Timeout time.Duration
+	// RankingCacheTTL is how long the energy dashboard keeps the
+	// buildings' ranking totals of a day (twelve months of every
+	// building, the same for every view of the day: most of what the
+	// page asks of InfluxDB): default 5 minutes; negative: no cache.
+	// Aggregates repaired by the gateway show in the ranking that much
+	// later; a change of the register's meters shows at once.
+	RankingCacheTTL time.Duration
 }
 
 // DefaultAASQAURL is Atmo France's site, which leads to every region's
@@ -82,12 +92,17 @@ const (
 )
 
 type dashState struct {
-	deps DashboardDeps
-	loc  *time.Location
+	deps    DashboardDeps
+	loc     *time.Location
+	ranking *rankingCache
 }
 
 func newDashState(d Deps) dashState {
 	s := dashState{deps: d.Dashboards, loc: d.Location}
+	if s.deps.RankingCacheTTL == 0 {
+		s.deps.RankingCacheTTL = 5 * time.Minute
+	}
+	s.ranking = &rankingCache{ttl: s.deps.RankingCacheTTL, now: time.Now, entries: map[string]rankingEntry{}}
 	if s.loc == nil {
 		s.loc = time.UTC
 	}
@@ -436,69 +451,165 @@ func (h *handler) pageDashEnergy(c *gin.Context) {
 	// Hours where the page shows hours: the period (from the start of its
 	// first step) with the four weeks before (typical days, alerts), the
 	// load curve's day with its four weeks, and the same period a year
-	// before (the comparison); days for the rankings' totals (12 months,
-	// 30 days and their year-ago twin): a year of hours for every building
-	// would be the page's whole cost.
+	// before (the comparison) — of the building shown only, or of the
+	// estate summed hour by hour as it is read; totals summed by InfluxDB
+	// for the rest: the buildings' consumption over the period, the sites
+	// with data in those hours, and the rankings' totals (12 months, 30
+	// days and their year-ago twin). The reads are independent and run at
+	// once; a year of every building's hours would be the page's whole
+	// cost.
 	agg := dashboards.Aggregates{Location: loc}
 	nowFrom := minTime(rg.From.AddDate(0, 0, -28), day.AddDate(0, 0, -28), dashboards.PeriodStart(rg.From, step, loc))
 	nowTo := maxTime(rg.To, day.AddDate(0, 0, 1))
-	hours, err := rd.EnergyHours(ctx, agg, meters, nowFrom, nowTo)
-	if beforeFrom, beforeTo := rg.From.AddDate(-1, 0, -28), minTime(rg.To.AddDate(-1, 0, 1), nowFrom); err == nil && beforeTo.After(beforeFrom) {
-		var before dashboards.SiteHours
-		if before, err = rd.EnergyHours(ctx, agg, meters, beforeFrom, beforeTo); err == nil {
-			hours = mergeHours(hours, before)
-		}
-	}
-	var totals dashboards.SiteHours
-	if err == nil {
-		totals, err = rankingTotals(ctx, rd, agg, meters, asOf, loc)
-	}
+	beforeFrom, beforeTo := rg.From.AddDate(-1, 0, -28), minTime(rg.To.AddDate(-1, 0, 1), nowFrom)
+	var (
+		sel, selBefore           []dashboards.Point
+		seen, seenBefore, totals map[string]float64
+		ranking                  dashboards.SiteHours
+		temps                    []dashboards.TemperatureHour
+		tempSensor               string
+	)
+	err = readAll(
+		func() (err error) { sel, err = rd.EnergySeries(ctx, agg, meters, d.Site, nowFrom, nowTo); return err },
+		func() (err error) {
+			if beforeTo.After(beforeFrom) {
+				selBefore, err = rd.EnergySeries(ctx, agg, meters, d.Site, beforeFrom, beforeTo)
+			}
+			return err
+		},
+		func() (err error) { seen, err = rd.EnergyTotals(ctx, agg, meters, nowFrom, nowTo); return err },
+		func() (err error) {
+			if beforeTo.After(beforeFrom) {
+				seenBefore, err = rd.EnergyTotals(ctx, agg, meters, beforeFrom, beforeTo)
+			}
+			return err
+		},
+		func() (err error) {
+			ranking, err = h.dash.ranking.get(ctx, rd, agg, meters, asOf, loc)
+			return err
+		},
+		func() (err error) {
+			if rr := rankingRange(asOf, loc); !rr.From.Equal(rg.From) || !rr.To.Equal(rg.To) { // the default range is the ranking's 30 days
+				totals, err = rd.EnergyTotals(ctx, agg, meters, rg.From, rg.To)
+			}
+			return err
+		},
+		func() error {
+			temps, tempSensor = h.degreeDayTemperatures(ctx, rd, agg, all, rg.From.AddDate(-1, 0, -28), rg.To, [][2]time.Time{{beforeFrom, beforeTo}, {nowFrom, nowTo}})
+			return nil
+		},
+	)
 	if err != nil {
 		h.dashFailed(&d.DashCommon, "energy", err)
 		h.serveDash(c, r, "energy", d.DashCommon, h.pages.EnergyDashboard(r, d))
 		return
 	}
-	for _, s := range hours.Sites() {
+	for _, s := range slices.Sorted(maps.Keys(mergeKeys(seen, seenBefore))) {
 		if !slices.Contains(d.Sites, s) {
 			d.Sites = append(d.Sites, s)
 		}
 	}
-	sel := hours.Estate()
-	if d.Site != "" {
-		sel = hours[d.Site]
-	}
+	sel = mergePoints(selBefore, sel)
 	// Whole periods from the start (a month asked from the 10th starts on
 	// the 1st); the last one ends with the range, marked incomplete.
 	d.Consumption = dashboards.Rollup(pointsBetween(sel, dashboards.PeriodStart(rg.From, step, loc), rg.To), step, loc)
-	d.Totals = map[string]float64{}
-	for s, pts := range hours {
-		for _, p := range pointsBetween(pts, rg.From, rg.To) {
-			d.Totals[s] += p.Value
+	d.Totals = totals
+	if totals == nil {
+		d.Totals = map[string]float64{}
+		for site, pts := range ranking {
+			for _, p := range pts {
+				if p.Time.Equal(rg.From) {
+					d.Totals[site] += p.Value
+				}
+			}
 		}
 	}
 	d.LoadCurve = dashboards.LoadCurveOf(sel, day, 4, loc)
 	d.Baseline = dashboards.BaselineOf(pointsBetween(sel, rg.From, rg.To), dashboards.OpeningHours{}, loc)
-	var dd []dashboards.DegreeDay
-	for _, ts := range h.temperatureSensors(all) {
-		temps, err := rd.Temperatures(ctx, agg, ts, "temperature", rg.From.AddDate(-1, 0, -28), rg.To)
-		if err != nil {
-			h.log.Warn("temperatures for degree days", "sensor", ts.ID, "err", err)
-			break
-		}
-		if dd = dashboards.DegreeDays(temps, loc); len(dd) > 0 {
-			d.Corrected, d.TemperatureSensor = true, ts.ID
-			break
-		}
-	}
+	dd := dashboards.DegreeDays(temps, loc)
+	d.Corrected, d.TemperatureSensor = tempSensor != "", tempSensor
 	base, _ := dashboards.NonHeatingBaseline(dashboards.Rollup(sel, dashboards.StepDay, loc), dd)
 	d.Comparison = dashboards.CompareWithPreviousYear(sel, dd, rg.From, rg.To, base, loc)
-	d.Ranking = dashboards.RankBuildings(totals, areas, asOf, loc)
+	d.Ranking = dashboards.RankBuildings(ranking, areas, asOf, loc)
 	opts := dashboards.EnergyAlertOptions{}
 	if d.Corrected {
 		opts.DegreeDays, opts.BaseKWhPerDay = dd, base
 	}
 	d.Alerts = dashboards.ConsumptionAlerts(sel, rg.From, rg.To, loc, opts)
 	h.serveDash(c, r, "energy", d.DashCommon, h.pages.EnergyDashboard(r, d))
+}
+
+// degreeDayTemperatures returns the hourly temperatures of the degree
+// days in the windows, and the sensor they come from: the first candidate
+// (see temperatureSensors) with temperatures between from and to. Only
+// the hours of the windows, where the page has consumption to correct,
+// are read; a sensor with temperatures between from and to but none in
+// the windows is still the one used, and corrects nothing. The candidates
+// are read at once (those without temperatures answer at once); a failed
+// read leaves the page uncorrected.
+func (h *handler) degreeDayTemperatures(ctx context.Context, rd DashboardReadings, agg dashboards.Aggregates, all []registryapi.Sensor, from, to time.Time, windows [][2]time.Time) ([]dashboards.TemperatureHour, string) {
+	var spans [][2]time.Time
+	for _, w := range windows {
+		if w[0], w[1] = maxTime(w[0], from), minTime(w[1], to); w[1].After(w[0]) {
+			spans = append(spans, w)
+		}
+	}
+	covered := true
+	for t := from; t.Before(to) && covered; t = t.Add(time.Hour) {
+		covered = slices.ContainsFunc(spans, func(w [2]time.Time) bool { return !t.Before(w[0]) && t.Before(w[1]) })
+	}
+	type found struct {
+		temps []dashboards.TemperatureHour
+		any   bool // temperatures between from and to
+		err   error
+	}
+	sensors := h.temperatureSensors(all)
+	res := make([]found, len(sensors))
+	var reads []func() error
+	for i, ts := range sensors {
+		reads = append(reads, func() error {
+			got := make([][]dashboards.TemperatureHour, len(spans))
+			errs := make([]error, len(spans))
+			var spanReads []func() error
+			for j, w := range spans {
+				spanReads = append(spanReads, func() (err error) {
+					got[j], errs[j] = rd.Temperatures(ctx, agg, ts, "temperature", w[0], w[1])
+					return errs[j]
+				})
+			}
+			if res[i].err = readAll(spanReads...); res[i].err != nil {
+				return nil
+			}
+			for _, th := range got {
+				res[i].temps = append(res[i].temps, th...)
+			}
+			res[i].any = len(res[i].temps) > 0
+			if !res[i].any && !covered {
+				th, err := rd.Temperatures(ctx, agg, ts, "temperature", from, to)
+				res[i].any, res[i].err = len(th) > 0, err
+			}
+			return nil
+		})
+	}
+	_ = readAll(reads...)
+	for i, r := range res {
+		if r.err != nil {
+			h.log.Warn("temperatures for degree days", "sensor", sensors[i].ID, "err", r.err)
+			return nil, ""
+		}
+		if r.any {
+			slices.SortFunc(r.temps, func(a, b dashboards.TemperatureHour) int { return a.Time.Compare(b.Time) })
+			return slices.CompactFunc(r.temps, func(a, b dashboards.TemperatureHour) bool { return a.Time.Equal(b.Time) }), sensors[i].ID
+		}
+	}
+	return nil, ""
+}
+
+// rankingRange is the last 30 days before asOf, the range of the
+// rankings' drift.
+func rankingRange(asOf time.Time, loc *time.Location) web.DashRange {
+	asOf = dashboards.PeriodStart(asOf, dashboards.StepDay, loc)
+	return web.DashRange{From: asOf.AddDate(0, 0, -30), To: asOf}
 }
 
 // rankingTotals reads, summed by InfluxDB, what RankBuildings adds up over
@@ -525,20 +636,87 @@ func rankingTotals(ctx context.Context, rd DashboardReadings, agg dashboards.Agg
 	return out, nil
 }
 
-// mergeHours returns the points of a and b by site, in time order, a
-// time present in both taken once.
-func mergeHours(a, b dashboards.SiteHours) dashboards.SiteHours {
-	out := dashboards.SiteHours{}
-	for _, h := range []dashboards.SiteHours{a, b} {
-		for site, pts := range h {
-			out[site] = append(out[site], pts...)
+// rankingCache keeps the ranking totals of a day (rankingTotals) for
+// ttl, by day and meters, at most rankingCacheSize of them: they are the
+// same for every view of the energy dashboard that day, and the costliest
+// read of the page. It is safe for concurrent use.
+type rankingCache struct {
+	ttl     time.Duration // <= 0: none kept
+	now     func() time.Time
+	mu      sync.Mutex
+	entries map[string]rankingEntry
+}
+
+type rankingEntry struct {
+	at     time.Time
+	totals dashboards.SiteHours
+}
+
+const rankingCacheSize = 8
+
+// get returns the ranking totals as of asOf, read unless kept.
+func (c *rankingCache) get(ctx context.Context, rd DashboardReadings, agg dashboards.Aggregates, meters []registryapi.Sensor, asOf time.Time, loc *time.Location) (dashboards.SiteHours, error) {
+	if c.ttl <= 0 {
+		return rankingTotals(ctx, rd, agg, meters, asOf, loc)
+	}
+	var key strings.Builder
+	fmt.Fprintf(&key, "%d", dashboards.PeriodStart(asOf, dashboards.StepDay, loc).Unix())
+	for _, m := range meters {
+		fmt.Fprintf(&key, "\x00%s\x01%s", m.ID, m.Site)
+		for _, q := range m.Quantities {
+			fmt.Fprintf(&key, "\x01%s\x02%s", q.Name, q.Unit)
 		}
 	}
-	for site, pts := range out {
-		slices.SortStableFunc(pts, func(x, y dashboards.Point) int { return x.Time.Compare(y.Time) })
-		out[site] = slices.CompactFunc(pts, func(x, y dashboards.Point) bool { return x.Time.Equal(y.Time) })
+	k := key.String()
+	c.mu.Lock()
+	e, ok := c.entries[k]
+	c.mu.Unlock()
+	if ok && c.now().Sub(e.at) < c.ttl {
+		return e.totals, nil
 	}
+	at := c.now()
+	totals, err := rankingTotals(ctx, rd, agg, meters, asOf, loc)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for k, e := range c.entries {
+		if c.now().Sub(e.at) >= c.ttl || len(c.entries) >= rankingCacheSize {
+			delete(c.entries, k)
+		}
+	}
+	c.entries[k] = rankingEntry{at: at, totals: totals}
+	return totals, nil
+}
+
+// mergePoints returns the points of a and b in time order, a time
+// present in both taken once.
+func mergePoints(a, b []dashboards.Point) []dashboards.Point {
+	out := append(slices.Clone(a), b...)
+	slices.SortStableFunc(out, func(x, y dashboards.Point) int { return x.Time.Compare(y.Time) })
+	return slices.CompactFunc(out, func(x, y dashboards.Point) bool { return x.Time.Equal(y.Time) })
+}
+
+// mergeKeys returns the keys of a and b.
+func mergeKeys(a, b map[string]float64) map[string]float64 {
+	out := maps.Clone(a)
+	if out == nil {
+		out = map[string]float64{}
+	}
+	maps.Copy(out, b)
 	return out
+}
+
+// readAll runs the reads at once and returns the first error.
+func readAll(reads ...func() error) error {
+	errs := make([]error, len(reads))
+	var wg sync.WaitGroup
+	for i, read := range reads {
+		wg.Go(func() { errs[i] = read() })
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 func minTime(ts ...time.Time) time.Time {
@@ -604,23 +782,45 @@ func (h *handler) pageDashTertiary(c *gin.Context) {
 	} else if len(refs) > 0 {
 		ctx, cancel := context.WithTimeout(c.Request.Context(), h.dash.deps.Timeout)
 		defer cancel()
-		first := asOf.AddDate(-1, 0, 0)
+		// Each building's totals over the twelve months before asOf and
+		// over the reference years not given, summed and counted by
+		// InfluxDB, at once.
+		agg := dashboards.Aggregates{Location: loc}
+		var rolling map[string]dashboards.EnergyTotal
+		reads := []func() error{func() (err error) {
+			from, to := dashboards.TertiaryRollingRange(asOf, loc)
+			rolling, err = rd.EnergyStats(ctx, agg, meters, from, to)
+			return err
+		}}
+		var years []int
 		for _, ref := range refs {
-			if ref.KWh == 0 {
-				first = minTime(first, time.Date(ref.Year, 1, 1, 0, 0, 0, 0, loc))
+			if ref.KWh == 0 && !slices.Contains(years, ref.Year) {
+				years = append(years, ref.Year)
 			}
 		}
-		hours, err := rd.EnergyHours(ctx, dashboards.Aggregates{Location: loc}, meters, first, asOf)
-		if err != nil {
+		byYear := make([]map[string]dashboards.EnergyTotal, len(years))
+		for i, y := range years {
+			if from, to := dashboards.TertiaryYearRange(y, asOf, loc); to.After(from) {
+				reads = append(reads, func() (err error) {
+					byYear[i], err = rd.EnergyStats(ctx, agg, meters, from, to)
+					return err
+				})
+			}
+		}
+		if err := readAll(reads...); err != nil {
 			h.dashFailed(&d.DashCommon, "tertiary", err)
 		} else {
 			for _, ref := range refs {
-				rows, err := dashboards.TertiaryRows(hours, []dashboards.TertiaryReference{ref}, asOf, loc)
+				var year dashboards.EnergyTotal
+				if i := slices.Index(years, ref.Year); i >= 0 && ref.KWh == 0 {
+					year = byYear[i][ref.Site]
+				}
+				row, err := dashboards.TertiaryRowOf(ref, year, rolling[ref.Site], asOf, loc)
 				if err != nil { // no reference consumption
 					d.Missing = append(d.Missing, ref.Site)
 					continue
 				}
-				d.Rows = append(d.Rows, rows...)
+				d.Rows = append(d.Rows, row)
 			}
 		}
 	}
