@@ -355,12 +355,16 @@ func (a *Aggregator) Start(sensors []registryapi.GatewaySensor) {
 		}
 	}
 	// Pending repairs read from the state file name sensors by id.
+	byID := make(map[string]*registryapi.GatewaySensor, len(sensors))
+	for j := range sensors {
+		byID[sensors[j].ID] = &sensors[j]
+	}
 	for k, r := range a.repairs {
 		if r.Entry != nil {
 			continue
 		}
-		if j := slices.IndexFunc(sensors, func(s registryapi.GatewaySensor) bool { return s.ID == k.sensor }); j >= 0 {
-			r.Entry = &sensors[j]
+		if e, ok := byID[k.sensor]; ok {
+			r.Entry = e
 		} else {
 			delete(a.repairs, k)
 		}
@@ -468,6 +472,9 @@ func (a *Aggregator) Due(max int) []Repair {
 		out = append(out, *r)
 		delete(a.repairs, k)
 		a.saved = false
+	}
+	if len(out) > 0 {
+		a.en.skipEpoch++ // what the series remember as scheduled may be gone
 	}
 	slices.SortFunc(out, func(x, y Repair) int { return x.Due.Compare(y.Due) })
 	return out

@@ -111,10 +111,37 @@ type series struct {
 	current  *registryapi.GatewaySensor
 	currentV uint64
 	resolved bool
+	// skippedFrom, per size, is the earliest window reported to
+	// engine.skipped at skipEpoch for entry skippedOf: a later reading
+	// of a window from there on before the barrier needs no report
+	// (the repair scheduled covers it), which spares a map lookup per
+	// reading for the minutes after a start.
+	skippedFrom  []int64
+	skippedEpoch uint64
+	skippedOf    *registryapi.GatewaySensor
 	carries  map[string]*carry
 	opens    []open  // per window size
 	emitted  []int64 // per size: the end of the last window emitted
 	touched  int64   // Unix ns, wall clock of the last reading
+}
+
+// skipReported reports whether the skipped window ws of size i is covered
+// by one reported before, and else records it as reported.
+func (s *series) skipReported(en *engine, e *registryapi.GatewaySensor, i int, ws int64) bool {
+	if s.skippedFrom == nil || s.skippedEpoch != en.skipEpoch || s.skippedOf != e {
+		if s.skippedFrom == nil {
+			s.skippedFrom = make([]int64, len(en.sizes))
+		}
+		for j := range s.skippedFrom {
+			s.skippedFrom[j] = math.MaxInt64
+		}
+		s.skippedEpoch, s.skippedOf = en.skipEpoch, e
+	}
+	if ws >= s.skippedFrom[i] {
+		return true
+	}
+	s.skippedFrom[i] = ws
+	return false
 }
 
 // lateFunc hears of a reading that arrived for a window already emitted,
@@ -144,6 +171,9 @@ type engine struct {
 	// which replaces the reading's; version changes when its answers may.
 	current func(id string) *registryapi.GatewaySensor
 	version uint64
+	// skipEpoch changes whenever repairs are taken out: then a series'
+	// skippedFrom no longer says they are scheduled.
+	skipEpoch uint64
 }
 
 func newEngine(sizes []time.Duration, lookback time.Duration) *engine {
@@ -238,7 +268,7 @@ func (en *engine) add(r validate.Accepted, now int64, counters *stepCounters) {
 	for i, size := range en.sizes {
 		ws := floor(t, size)
 		if en.barrier != nil && ws < en.barrier[i] {
-			if en.skipped != nil {
+			if en.skipped != nil && !s.skipReported(en, r.Entry, i, ws) {
 				en.skipped(r.Entry, i, ws)
 			}
 			continue

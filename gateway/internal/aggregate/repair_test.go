@@ -300,3 +300,31 @@ func TestRepairsConvergeToInOrder(t *testing.T) {
 		})
 	}
 }
+
+// A reading before the barrier that arrives after its window's repair ran
+// schedules that window again: the memory of what was scheduled does not
+// outlive the repair.
+func TestSkippedAfterItsRepairRan(t *testing.T) {
+	th := thermometer("air-1")
+	a, clk, _ := newAgg(t, Config{Windows: []time.Duration{time.Minute}}, "10:00:30")
+	clk.set("10:00:31")
+	a.Add(one(rd(th, "temperature", "10:00:10", 20)))
+	a.Add(one(rd(th, "temperature", "10:00:20", 21))) // covered by the same repair
+	if p := pending(a); len(p) != 1 || !p[0].From.Equal(at("10:00:00")) {
+		t.Fatalf("repairs %+v, want the 10:00 window's", p)
+	}
+	clk.set("10:02:00")
+	rs := a.Due(10)
+	if len(rs) != 1 {
+		t.Fatalf("due: %+v", rs)
+	}
+	a.Repaired(rs[0], nil)
+	if p := pending(a); len(p) != 0 {
+		t.Fatalf("repairs left after the repair: %+v", p)
+	}
+	clk.set("10:02:05")
+	a.Add(one(rd(th, "temperature", "10:00:40", 22))) // late, before the barrier
+	if p := pending(a); len(p) != 1 || !p[0].From.Equal(at("10:00:00")) || !p[0].To.Equal(at("10:01:00")) {
+		t.Errorf("repairs %+v, want the 10:00 window's again", p)
+	}
+}
