@@ -119,10 +119,10 @@ type series struct {
 	skippedFrom  []int64
 	skippedEpoch uint64
 	skippedOf    *registryapi.GatewaySensor
-	carries  map[string]*carry
-	opens    []open  // per window size
-	emitted  []int64 // per size: the end of the last window emitted
-	touched  int64   // Unix ns, wall clock of the last reading
+	carries      map[string]*carry
+	opens        []open  // per window size
+	emitted      []int64 // per size: the end of the last window emitted
+	touched      int64   // Unix ns, wall clock of the last reading
 }
 
 // skipReported reports whether the skipped window ws of size i is covered
