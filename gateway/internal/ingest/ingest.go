@@ -250,6 +250,7 @@ func (in *Ingester) Run(ctx context.Context) error {
 		SetCleanSession(false).
 		SetOrderMatters(true).
 		SetAutoAckDisabled(true).
+		SetStore(newOutboundStore()).
 		SetAutoReconnect(true).
 		SetConnectRetry(true).
 		SetConnectRetryInterval(2 * time.Second).
