@@ -7,11 +7,10 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	paho "github.com/eclipse/paho.mqtt.golang"
 )
 
-// load is one stream of SenML messages at QoS 1 over several connections.
+// load is one stream of SenML messages at QoS 1 over several connections
+// (lean publishers: see publisher).
 //
 // Message i goes over connection i mod Conns, for sensor i mod 10,000 (so
 // that a sensor's messages share a connection and stay in order), at time
@@ -74,27 +73,6 @@ func (l load) run(t *testing.T) loadResult {
 	if l.Window <= 0 {
 		l.Window = 200
 	}
-	clients := make([]paho.Client, l.Conns)
-	for c := range clients {
-		opts := paho.NewClientOptions().AddBroker("tcp://" + l.Addr).
-			SetClientID(fmt.Sprintf("bench-pub-%d-%d", time.Now().UnixNano(), c)).
-			SetCleanSession(true).SetAutoReconnect(false).SetConnectTimeout(10 * time.Second).
-			SetWriteTimeout(30 * time.Second).SetKeepAlive(60 * time.Second)
-		if l.User != "" {
-			opts.SetUsername(l.User).SetPassword(l.Pass)
-		}
-		cl := paho.NewClient(opts)
-		if tok := cl.Connect(); !tok.WaitTimeout(15*time.Second) || tok.Error() != nil {
-			t.Fatalf("bench: publisher %d connect to %s: %v", c, l.Addr, tok.Error())
-		}
-		clients[c] = cl
-	}
-	defer func() {
-		for _, cl := range clients {
-			cl.Disconnect(100)
-		}
-	}()
-
 	var (
 		res     loadResult
 		mu      sync.Mutex
@@ -104,41 +82,53 @@ func (l load) run(t *testing.T) loadResult {
 		lastAck atomic.Int64
 		wg      sync.WaitGroup
 	)
+	type conn struct {
+		pub *publisher
+		mu  sync.Mutex
+		lat []time.Duration
+	}
+	conns := make([]*conn, l.Conns)
+	for c := range conns {
+		cn := &conn{lat: make([]time.Duration, 0, l.N/l.Conns+1)}
+		pub, err := dialPublisher(l.Addr, fmt.Sprintf("bench-pub-%d-%d", time.Now().UnixNano(), c), l.User, l.Pass, l.Window, func(sent time.Time) {
+			now := time.Now()
+			cn.mu.Lock()
+			cn.lat = append(cn.lat, now.Sub(sent))
+			cn.mu.Unlock()
+			acked.Add(1)
+			for n := now.UnixNano(); ; {
+				last := lastAck.Load()
+				if n <= last || lastAck.CompareAndSwap(last, n) {
+					break
+				}
+			}
+		})
+		if err != nil {
+			t.Fatalf("bench: publisher %d connect to %s: %v", c, l.Addr, err)
+		}
+		cn.pub = pub
+		conns[c] = cn
+	}
+	defer func() {
+		for _, cn := range conns {
+			cn.pub.close()
+		}
+	}()
+
 	res.Start = time.Now()
 	perConn := l.Rate / float64(l.Conns)
 	for c := 0; c < l.Conns; c++ {
 		wg.Add(1)
 		go func(c int) {
 			defer wg.Done()
-			type pending struct {
-				tok  paho.Token
-				sent time.Time
-			}
-			ch := make(chan pending, l.Window)
-			done := make(chan []time.Duration)
-			go func() {
-				lat := make([]time.Duration, 0, l.N/l.Conns+1)
-				for p := range ch {
-					if p.tok.WaitTimeout(120*time.Second) && p.tok.Error() == nil {
-						now := time.Now()
-						lat = append(lat, now.Sub(p.sent))
-						acked.Add(1)
-						if n := now.UnixNano(); n > lastAck.Load() {
-							lastAck.Store(n)
-						}
-					} else {
-						errs.Add(1)
-					}
-				}
-				done <- lat
-			}()
-			cl := clients[c]
+			pub := conns[c].pub
 			buf := make([]byte, 0, 256)
 			j := 0
 			for i := c; i < l.N; i += l.Conns {
 				if perConn > 0 {
 					next := res.Start.Add(time.Duration(float64(j) / perConn * float64(time.Second)))
 					if d := time.Until(next); d > 0 {
+						pub.flush()
 						time.Sleep(d)
 					}
 				}
@@ -155,22 +145,27 @@ func (l load) run(t *testing.T) loadResult {
 				if l.TopicOf != nil {
 					topic = l.TopicOf(sensor)
 				}
-				msg := string(buf)
-				bytes.Add(int64(len(msg)))
-				sent := time.Now()
+				bytes.Add(int64(len(buf)))
+				sent, err := pub.publish(topic, buf)
+				if err != nil {
+					errs.Add(int64((l.N - i + l.Conns - 1) / l.Conns))
+					return
+				}
 				if sample && l.OnSample != nil {
 					l.OnSample(ts.UnixMilli()*int64(time.Millisecond), sent)
 				}
-				ch <- pending{cl.Publish(topic, 1, false, msg), sent}
 			}
-			close(ch)
-			lat := <-done
-			mu.Lock()
-			res.AckLatency = append(res.AckLatency, lat...)
-			mu.Unlock()
+			errs.Add(int64(pub.drain(120 * time.Second)))
 		}(c)
 	}
 	wg.Wait()
+	for _, cn := range conns {
+		mu.Lock()
+		cn.mu.Lock()
+		res.AckLatency = append(res.AckLatency, cn.lat...)
+		cn.mu.Unlock()
+		mu.Unlock()
+	}
 	res.Acked, res.Errors, res.PayloadBytes = acked.Load(), errs.Load(), bytes.Load()
 	res.LastAck = time.Unix(0, lastAck.Load())
 	return res
