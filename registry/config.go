@@ -117,9 +117,12 @@ type config struct {
 	// degree days; empty: the first air sensor (by id) with temperature
 	// aggregates.
 	// AASQAURL is the regional AASQA's official air quality index page;
-	// default Atmo France's.
+	// default Atmo France's. DashboardsSettledAfter is how long after a
+	// day ends the energy dashboards keep what they read of it (a
+	// duration, or days as "8d"; "off": nothing kept); empty: 8 days.
 	DashboardsTemperatureSensor string
 	AASQAURL                    string
+	DashboardsSettledAfter      string
 }
 
 // secret is a value that logs redacted.
@@ -161,6 +164,7 @@ func (c config) LogValue() slog.Value {
 		slog.String("map_tiles", c.MapTiles),
 		slog.String("dashboards_temperature_sensor", c.DashboardsTemperatureSensor),
 		slog.String("aasqa_url", c.AASQAURL),
+		slog.String("dashboards_settled_after", c.DashboardsSettledAfter),
 	)
 }
 
@@ -258,6 +262,7 @@ func options(c *config) []option {
 		{"map-attribution", "REGISTRY_MAP_ATTRIBUTION", "html", "", "credit of the map's tiles (HTML); default: OpenStreetMap's, for the default tiles", &c.MapAttribution, nil},
 		{"dashboards-temperature-sensor", "REGISTRY_DASHBOARDS_TEMPERATURE_SENSOR", "id", "", "sensor whose hourly temperature gives the energy dashboard's degree days; empty: the first air sensor (by id) with temperature aggregates", &c.DashboardsTemperatureSensor, nil},
 		{"aasqa-url", "REGISTRY_AASQA_URL", "url", "", "the regional AASQA's official air quality index, linked from the air dashboard; empty: " + httpapi.DefaultAASQAURL, &c.AASQAURL, nil},
+		{"dashboards-settled-after", "REGISTRY_DASHBOARDS_SETTLED_AFTER", "duration", "", "how long after a day ends the energy dashboards keep what they read of it (8d, 36h; off: nothing kept); empty: 8d, the gateway's -max-past default and a day", &c.DashboardsSettledAfter, nil},
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/civisens/civisens/registry/internal/httpapi"
 )
@@ -95,5 +96,20 @@ func TestBuildsWithoutVendoredFiles(t *testing.T) {
 	cmd.Env = append(os.Environ(), "GOFLAGS=-mod=readonly", "GOPROXY=off", "GOWORK=off", "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build ./registry/ without vendored files: %v\n%s", err, out)
+	}
+}
+
+func TestDashboardsSettledAfter(t *testing.T) {
+	for in, want := range map[string]time.Duration{"": 0, "8d": 8 * 24 * time.Hour, "36h": 36 * time.Hour, "off": -1, "0d": 0, "-2h": 0, "huit": 0} {
+		cfg, err := parseConfig([]string{"-dashboards-settled-after", in}, func(string) string { return "" }, io.Discard, io.Discard)
+		valid := want != 0 || in == ""
+		switch {
+		case valid && err != nil:
+			t.Errorf("%q: %v", in, err)
+		case !valid && (err == nil || !strings.Contains(err.Error(), "dashboards-settled-after")):
+			t.Errorf("%q: error %v, want one about dashboards-settled-after", in, err)
+		case valid && cfg.dashboardDeps(httpapi.Deps{}).Dashboards.SettledAfter != want:
+			t.Errorf("%q: SettledAfter %v, want %v", in, cfg.dashboardDeps(httpapi.Deps{}).Dashboards.SettledAfter, want)
+		}
 	}
 }

@@ -35,33 +35,41 @@ import (
 // tertiaire (half the buildings with a reference year to sum) and street
 // lighting.
 // Each sub-benchmark reports the 95th and 50th percentiles of the page's
-// answer time (target: under 300 ms) and, apart, its first answer. The
-// energy dashboard keeps the buildings' ranking totals of the day for a
-// few minutes (DashboardDeps.RankingCacheTTL): the "-uncached" pages are
-// served without that cache, every answer a cold one.
+// answer time (target: under 300 ms) and, apart, its first answer, from a
+// registry just started. The energy dashboards keep the settled days'
+// energy and temperatures (DashboardDeps.SettledAfter) and the buildings'
+// ranking totals of the day for a few minutes
+// (DashboardDeps.RankingCacheTTL): the "-uncached" pages are served
+// without either, the "-cold" ones each by a registry just started, with
+// them — every answer a cold one.
 //
 //	go test -run '^$' -bench EnergyDashboard -benchtime 20x ./registry/internal/httpapi/
 func BenchmarkEnergyDashboard(b *testing.B) {
-	srv, points := seedEnergyBench(b)
+	serve, session, points := seedEnergyBench(b)
 	for _, page := range []struct {
 		name, path string
-		cold       bool // without the ranking cache
+		uncached   bool // without the caches
+		cold       bool // each answer from a registry just started
 	}{
-		{"estate", "/dashboards/energy", false},
-		{"estate-uncached", "/dashboards/energy", true},
-		{"building", "/dashboards/energy?site=batiment-07", false},
-		{"building-uncached", "/dashboards/energy?site=batiment-07", true},
-		{"estate-hours", "/dashboards/energy?step=hour", false},
-		{"estate-year", "/dashboards/energy?step=year&from=2026-01-01", false},
-		{"tertiary", "/dashboards/tertiary", false},
-		{"lighting", "/dashboards/lighting", false},
+		{"estate", "/dashboards/energy", false, false},
+		{"estate-uncached", "/dashboards/energy", true, false},
+		{"estate-cold", "/dashboards/energy", false, true},
+		{"building", "/dashboards/energy?site=batiment-07", false, false},
+		{"building-uncached", "/dashboards/energy?site=batiment-07", true, false},
+		{"estate-hours", "/dashboards/energy?step=hour", false, false},
+		{"estate-year", "/dashboards/energy?step=year&from=2026-01-01", false, false},
+		{"estate-year-uncached", "/dashboards/energy?step=year&from=2026-01-01", true, false},
+		{"estate-year-cold", "/dashboards/energy?step=year&from=2026-01-01", false, true},
+		{"tertiary", "/dashboards/tertiary", false, false},
+		{"tertiary-uncached", "/dashboards/tertiary", true, false},
+		{"lighting", "/dashboards/lighting", false, false},
 	} {
 		b.Run(page.name, func(b *testing.B) {
-			base, session := srv.url, srv.session
-			if page.cold {
-				base, session = srv.uncachedURL, srv.uncachedSession
-			}
+			base := serve(!page.uncached)
 			get := func() time.Duration {
+				if page.cold {
+					base = serve(true)
+				}
 				req, _ := http.NewRequest(http.MethodGet, base+page.path, nil)
 				req.AddCookie(session)
 				t0 := time.Now()
@@ -94,19 +102,13 @@ func BenchmarkEnergyDashboard(b *testing.B) {
 	}
 }
 
-// benchServers are the registry served with the benchmark's data, with
-// and without the ranking cache, and an energy manager's session on each.
-type benchServers struct {
-	url, uncachedURL         string
-	session, uncachedSession *http.Cookie
-}
-
-// seedEnergyBench starts InfluxDB and the registry with the benchmark's
-// data, logs an energy manager in, and returns the servers and how many
-// points were written. Half the buildings declare a
-// décret tertiaire reference consumption, the other half a reference year
-// computed from the aggregates.
-func seedEnergyBench(b *testing.B) (benchServers, int) {
+// seedEnergyBench starts InfluxDB with the benchmark's data and returns a
+// function that starts a registry serving it — with or without the
+// dashboards' caches —, an energy manager's session (kept in the store the
+// registries share), and how many points were written. Half the buildings
+// declare a décret tertiaire reference consumption, the other half a
+// reference year computed from the aggregates.
+func seedEnergyBench(b *testing.B) (serve func(cached bool) string, session *http.Cookie, points int) {
 	const buildings = 50
 	loc, err := time.LoadLocation("Europe/Paris")
 	if err != nil {
@@ -171,7 +173,6 @@ func seedEnergyBench(b *testing.B) (benchServers, int) {
 		}
 		lines = lines[:0]
 	}
-	points := 0
 	for at := start; at.Before(now); at = at.Add(time.Hour) {
 		h := at.In(loc).Hour()
 		for i := 1; i <= buildings; i++ {
@@ -203,33 +204,34 @@ func seedEnergyBench(b *testing.B) (benchServers, int) {
 
 	client := influxdb2.NewClient(in.URL, "")
 	b.Cleanup(client.Close)
-	serve := func(ttl time.Duration) (string, *http.Cookie) {
+	serve = func(cached bool) string {
+		var deps DashboardDeps
+		if !cached {
+			deps = DashboardDeps{RankingCacheTTL: -1, SettledAfter: -1}
+		}
 		h, err := NewHandler(Deps{
 			Sensors: st, PublicURL: publicURL, Now: func() time.Time { return now }, Location: loc,
 			Readings:   dashboards.NewReader(client.QueryAPI(""), dashboards.FluxBucket("", "civisens")),
-			Dashboards: DashboardDeps{RankingCacheTTL: ttl},
+			Dashboards: deps,
 		})
 		if err != nil {
 			b.Fatal(err)
 		}
 		srv := httptest.NewServer(h)
 		b.Cleanup(srv.Close)
-		jar := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-		resp, err := jar.PostForm(srv.URL+web.LoginPath, url.Values{"username": {"gestionnaire"}, "password": {"un mot de passe assez long"}})
-		if err != nil {
-			b.Fatal(err)
-		}
-		resp.Body.Close()
-		for _, c := range resp.Cookies() {
-			if c.Name == SessionCookie {
-				return srv.URL, c
-			}
-		}
-		b.Fatalf("login: %s, no session", resp.Status)
-		return "", nil
+		return srv.URL
 	}
-	var s benchServers
-	s.url, s.session = serve(0)
-	s.uncachedURL, s.uncachedSession = serve(-1)
-	return s, points
+	jar := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := jar.PostForm(serve(false)+web.LoginPath, url.Values{"username": {"gestionnaire"}, "password": {"un mot de passe assez long"}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	resp.Body.Close()
+	for _, c := range resp.Cookies() {
+		if c.Name == SessionCookie {
+			return serve, c, points
+		}
+	}
+	b.Fatalf("login: %s, no session", resp.Status)
+	return nil, nil, 0
 }

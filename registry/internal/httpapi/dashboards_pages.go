@@ -69,6 +69,13 @@ type DashboardDeps struct {
 	// Aggregates repaired by the gateway show in the ranking that much
 	// later; a change of the register's meters shows at once.
 	RankingCacheTTL time.Duration
+	// SettledAfter is how long after a local day ends its energy
+	// aggregates are settled: read once and kept (see
+	// dashboards_settled.go), each page reading only the days since.
+	// Default 8 days: the gateway's -max-past (7 days by default, beyond
+	// which it takes no reading and repairs no aggregate) and a day; set
+	// it above a -max-past raised. Negative: nothing kept.
+	SettledAfter time.Duration
 }
 
 // DefaultAASQAURL is Atmo France's site, which leads to every region's
@@ -95,6 +102,7 @@ type dashState struct {
 	deps    DashboardDeps
 	loc     *time.Location
 	ranking *rankingCache
+	settled *settledCache
 }
 
 func newDashState(d Deps) dashState {
@@ -103,6 +111,10 @@ func newDashState(d Deps) dashState {
 		s.deps.RankingCacheTTL = 5 * time.Minute
 	}
 	s.ranking = &rankingCache{ttl: s.deps.RankingCacheTTL, now: time.Now, entries: map[string]rankingEntry{}}
+	if s.deps.SettledAfter == 0 {
+		s.deps.SettledAfter = defaultSettledAfter
+	}
+	s.settled = newSettledCache(s.deps.SettledAfter)
 	if s.loc == nil {
 		s.loc = time.UTC
 	}
@@ -440,6 +452,9 @@ func (h *handler) pageDashEnergy(c *gin.Context) {
 	}
 	d.LoadCurve.Day = day
 	rd := h.dashReader()
+	if rd != nil {
+		rd = h.dash.settled.reader(rd, d.Now)
+	}
 	if rd == nil {
 		d.Unavailable = true
 		h.serveDash(c, r, "energy", d.DashCommon, h.pages.EnergyDashboard(r, d))
@@ -777,6 +792,9 @@ func (h *handler) pageDashTertiary(c *gin.Context) {
 	d.Missing = missing
 	asOf := d.Range.To
 	rd := h.dashReader()
+	if rd != nil {
+		rd = h.dash.settled.reader(rd, d.Now)
+	}
 	if rd == nil {
 		d.Unavailable = true
 	} else if len(refs) > 0 {
