@@ -152,8 +152,9 @@ func (d *Drainer) Run(ctx context.Context, stop <-chan struct{}) {
 	n := d.cfg.Writers
 	inOrder := make(chan *job, n) // read, in order, to the completer
 	free := make(chan *job, n)    // completed, to read into again
+	prefixes := &prefixCache{}    // one for the writers: an entry's line start is the same for all
 	for range n {
-		free <- &job{}
+		free <- &job{st: writeState{lines: lineBatch{prefixes: prefixes}}}
 	}
 	completed := make(chan struct{})
 	graceful := false

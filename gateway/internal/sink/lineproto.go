@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/civisens/civisens/gateway/internal/validate"
 	"github.com/civisens/civisens/registry/registryapi"
@@ -31,14 +32,38 @@ type lineBatch struct {
 	members [][]int // per line, its readings
 	// prefixes caches the start of the lines of an entry, across batches
 	// (the spool hands the same entry to the readings of a sensor while
-	// it does not change); it is bounded by maxPrefixes.
-	prefixes map[*registryapi.GatewaySensor]string
+	// it does not change); shared by the drainer's writers. Nil: a cache
+	// of b's own.
+	prefixes *prefixCache
 	tagKeys  []string
 	scratch  []byte
 }
 
-// maxPrefixes bounds lineBatch.prefixes: beyond, it starts afresh.
+// prefixCache is the start of the lines of each entry, bounded by
+// maxPrefixes (beyond, it starts afresh). It is safe for concurrent use.
+type prefixCache struct {
+	mu sync.Mutex
+	m  map[*registryapi.GatewaySensor]string
+}
+
+// maxPrefixes bounds a prefixCache.
 const maxPrefixes = 1 << 16
+
+func (c *prefixCache) get(e *registryapi.GatewaySensor) (string, bool) {
+	c.mu.Lock()
+	p, ok := c.m[e]
+	c.mu.Unlock()
+	return p, ok
+}
+
+func (c *prefixCache) put(e *registryapi.GatewaySensor, p string) {
+	c.mu.Lock()
+	if c.m == nil || len(c.m) >= maxPrefixes {
+		c.m = map[*registryapi.GatewaySensor]string{}
+	}
+	c.m[e] = p
+	c.mu.Unlock()
+}
 
 type pointKey struct {
 	sensor string
@@ -49,9 +74,6 @@ type pointKey struct {
 func (b *lineBatch) reset() {
 	b.buf, b.ends, b.owner, b.readings = b.buf[:0], b.ends[:0], b.owner[:0], b.readings[:0]
 	clear(b.index)
-	if len(b.prefixes) > maxPrefixes {
-		clear(b.prefixes)
-	}
 	for i := range b.members {
 		b.members[i] = b.members[i][:0]
 	}
@@ -64,7 +86,6 @@ func (b *lineBatch) encode(batch []validate.Accepted) {
 	b.reset()
 	if b.index == nil {
 		b.index = map[pointKey]int{}
-		b.prefixes = map[*registryapi.GatewaySensor]string{}
 	}
 	lines := 0
 	for j, r := range batch {
@@ -137,7 +158,10 @@ func (b *lineBatch) lines(lo, hi int) (string, int) {
 // prefix returns the measurement and tags of r's line, "air,sensor=…,site=…".
 func (b *lineBatch) prefix(r validate.Accepted) string {
 	e := r.Entry
-	if p, ok := b.prefixes[e]; ok {
+	if b.prefixes == nil {
+		b.prefixes = &prefixCache{}
+	}
+	if p, ok := b.prefixes.get(e); ok {
 		return p
 	}
 	b.tagKeys = b.tagKeys[:0]
@@ -167,7 +191,7 @@ func (b *lineBatch) prefix(r validate.Accepted) string {
 	}
 	b.scratch = sb
 	p := string(sb)
-	b.prefixes[e] = p
+	b.prefixes.put(e, p)
 	return p
 }
 
