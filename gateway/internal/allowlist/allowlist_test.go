@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -14,6 +15,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/civisens/civisens/registry/registryapi"
 )
@@ -434,5 +436,31 @@ func TestOnChange(t *testing.T) {
 	want := []string{"$2a$10$abc", "$2a$10$rotated", "$2a$10$rotated"}
 	if strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Errorf("OnChange heard %v, want %v", got, want)
+	}
+}
+
+// The list kept in memory shares one copy of the strings its entries
+// repeat, and keeps every entry as served.
+func TestCompactSharesRepeatedStrings(t *testing.T) {
+	var al registryapi.AllowList
+	for i := range 3 {
+		al.Sensors = append(al.Sensors, registryapi.GatewaySensor{
+			ID: fmt.Sprintf("air-%d", i), Category: string([]byte("air")), Site: string([]byte("mairie")), Retention: "P1Y",
+			Tags:       map[string]string{string([]byte("zone")): string([]byte("centre"))},
+			Quantities: append(make([]registryapi.Quantity, 0, 4), registryapi.Quantity{Name: string([]byte("pm10")), Unit: string([]byte("ug/m3"))}),
+		})
+	}
+	want := fmt.Sprint(al.Sensors)
+	compact(&al)
+	if got := fmt.Sprint(al.Sensors); got != want {
+		t.Fatalf("compact changed the entries:\n%s\nwant\n%s", got, want)
+	}
+	a, b := al.Sensors[0], al.Sensors[2]
+	same := func(x, y string) bool { return unsafe.StringData(x) == unsafe.StringData(y) }
+	if !same(a.Category, b.Category) || !same(a.Site, b.Site) || !same(a.Quantities[0].Unit, b.Quantities[0].Unit) || !same(a.Tags["zone"], b.Tags["zone"]) {
+		t.Error("repeated strings are not shared")
+	}
+	if cap(a.Quantities) >= 4 {
+		t.Errorf("quantities kept with the decoder's capacity %d", cap(a.Quantities))
 	}
 }
