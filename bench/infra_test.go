@@ -63,26 +63,7 @@ func fakeRegistry(t *testing.T) *httptest.Server {
 		add(fmt.Sprintf(latSensorFmt, c))
 	}
 	al.Credentials = []registryapi.Credential{{Username: bridgeUser, Hash: string(hash), Sensors: ids}}
-	body, err := json.Marshal(al)
-	if err != nil {
-		t.Fatal(err)
-	}
-	const etag = `"bench-1"`
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != registryapi.PathAllowList {
-			http.NotFound(w, r)
-			return
-		}
-		if r.Header.Get("If-None-Match") == etag {
-			w.WriteHeader(http.StatusNotModified)
-			return
-		}
-		w.Header().Set("ETag", etag)
-		w.Header().Set("Content-Type", "application/json")
-		w.Write(body)
-	}))
-	t.Cleanup(srv.Close)
-	return srv
+	return testinfra.AllowListServer(t, al, `"bench-1"`)
 }
 
 // mosquitto is Debian's mosquitto with the settings gateway/README.md

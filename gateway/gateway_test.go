@@ -65,26 +65,7 @@ func allowList() registryapi.AllowList {
 // fakeRegistry serves the allow-list with an ETag, as the registry does.
 func fakeRegistry(t *testing.T) *httptest.Server {
 	t.Helper()
-	body, err := json.Marshal(allowList())
-	if err != nil {
-		t.Fatal(err)
-	}
-	const etag = `"allowlist-1"`
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != registryapi.PathAllowList {
-			http.NotFound(w, r)
-			return
-		}
-		if r.Header.Get("If-None-Match") == etag {
-			w.WriteHeader(http.StatusNotModified)
-			return
-		}
-		w.Header().Set("ETag", etag)
-		w.Header().Set("Content-Type", "application/json")
-		w.Write(body)
-	}))
-	t.Cleanup(srv.Close)
-	return srv
+	return testinfra.AllowListServer(t, allowList(), `"allowlist-1"`)
 }
 
 // logWatch collects the gateway's log lines.

@@ -19,7 +19,7 @@ import (
 
 // lineBatch is a batch of readings encoded as line protocol: one line per
 // sensor and timestamp, in the order of their first reading, fields
-// sorted by name, as [Points] shapes them.
+// sorted by name (the shape of the client's points, which a test compares).
 type lineBatch struct {
 	buf []byte
 	// ends[i] is the end of line i in buf, its newline included.

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/influxdata/influxdb-client-go/v2/api/write"
 	lp "github.com/influxdata/line-protocol"
 
 	"github.com/civisens/civisens/gateway/internal/validate"
@@ -112,4 +113,33 @@ func FuzzLines(f *testing.F) {
 			t.Errorf("own encoding:\n%q\nclient's:\n%q", got, want)
 		}
 	})
+}
+
+// Points shapes batch into the client's InfluxDB points, one per sensor and
+// timestamp in the order of their first reading: the reference the
+// drainer's own line protocol is compared with.
+func Points(batch []validate.Accepted) []*write.Point {
+	type key struct {
+		sensor string
+		t      int64
+	}
+	idx := make(map[key]int, len(batch))
+	var pts []*write.Point
+	for _, r := range batch {
+		k := key{r.Sensor, r.Time.UnixNano()}
+		i, ok := idx[k]
+		if !ok {
+			e := r.Entry
+			tags := tagsOf(e)
+			tags["sensor"] = r.Sensor
+			i = len(pts)
+			idx[k] = i
+			pts = append(pts, write.NewPoint(e.Category, tags, nil, r.Time))
+		}
+		pts[i].AddField(r.Quantity, r.Value)
+	}
+	for _, p := range pts {
+		p.SortFields()
+	}
+	return pts
 }

@@ -302,7 +302,13 @@ func (s *Writer) Write(ctx context.Context, batch []validate.Accepted) error {
 	if len(batch) == 0 {
 		return nil
 	}
-	return s.WritePoints(ctx, "", Points(batch), len(batch))
+	var lb lineBatch
+	lb.encode(batch)
+	if len(lb.ends) == 0 {
+		return nil
+	}
+	text, readings := lb.lines(0, len(lb.ends))
+	return s.WriteLines(ctx, "", text, len(lb.ends), readings)
 }
 
 // Destination returns where the readings of an entry with the given
@@ -426,42 +432,6 @@ func (s *Writer) Status() Status {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return Status{Reachable: s.reachable, LastWrite: s.lastWrite, LastError: s.lastErr}
-}
-
-// Points shapes batch into InfluxDB points: one per sensor and timestamp,
-// in the order of their first reading.
-func Points(batch []validate.Accepted) []*write.Point {
-	pts, _ := points(batch)
-	return pts
-}
-
-// points is Points, and for each reading the index of its point.
-func points(batch []validate.Accepted) ([]*write.Point, []int) {
-	type key struct {
-		sensor string
-		t      int64
-	}
-	idx := make(map[key]int, len(batch))
-	owner := make([]int, len(batch))
-	var pts []*write.Point
-	for j, r := range batch {
-		k := key{r.Sensor, r.Time.UnixNano()}
-		i, ok := idx[k]
-		if !ok {
-			e := r.Entry
-			tags := tagsOf(e)
-			tags["sensor"] = r.Sensor
-			i = len(pts)
-			idx[k] = i
-			pts = append(pts, write.NewPoint(e.Category, tags, nil, r.Time))
-		}
-		owner[j] = i
-		pts[i].AddField(r.Quantity, r.Value)
-	}
-	for _, p := range pts {
-		p.SortFields()
-	}
-	return pts, owner
 }
 
 // createDatabase runs CREATE DATABASE db on the InfluxDB 1.x at base.
