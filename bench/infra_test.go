@@ -3,7 +3,6 @@ package bench
 import (
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -66,47 +65,12 @@ func fakeRegistry(t *testing.T) *httptest.Server {
 	return testinfra.AllowListServer(t, al, `"bench-1"`)
 }
 
-// mosquitto is Debian's mosquitto with the settings gateway/README.md
-// recommends: persistence on, 10,000 in flight, the queue bounded in bytes.
-type mosquitto struct {
-	Addr, URL string
-	Proc      *testinfra.Process
-}
-
-func startMosquitto(t *testing.T) *mosquitto {
+// startMosquitto starts Debian's mosquitto with the settings
+// gateway/README.md recommends: persistence on, 10,000 in flight, the
+// queue bounded in bytes.
+func startMosquitto(t *testing.T) *testinfra.MosquittoServer {
 	t.Helper()
-	bin, err := exec.LookPath("mosquitto")
-	if err != nil {
-		bin = "/usr/sbin/mosquitto"
-		if _, err := os.Stat(bin); err != nil {
-			t.Fatal("bench: mosquitto is missing: run `make test-deps`")
-		}
-	}
-	dir := t.TempDir()
-	port := testinfra.FreePort(t)
-	cfg := fmt.Sprintf("listener %d 127.0.0.1\nallow_anonymous true\nlog_dest stderr\nlog_type error\nlog_type warning\n"+
-		"persistence true\npersistence_location %s/\nmax_inflight_messages 10000\nmax_queued_messages 0\nmax_queued_bytes 268435456\n", port, dir)
-	if os.Geteuid() == 0 {
-		cfg += "user root\n"
-	}
-	conf := filepath.Join(dir, "mosquitto.conf")
-	if err := os.WriteFile(conf, []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	m := &mosquitto{Addr: fmt.Sprintf("127.0.0.1:%d", port), URL: fmt.Sprintf("tcp://127.0.0.1:%d", port)}
-	m.Proc = testinfra.Start(t, bin, "-c", conf)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", m.Addr, time.Second)
-		if err == nil {
-			c.Close()
-			return m
-		}
-		if time.Now().After(deadline) || m.Proc.Exited() {
-			t.Fatalf("bench: mosquitto did not start: %s", m.Proc.Output())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	return testinfra.StartMosquittoWith(t, testinfra.MosquittoOptions{Persistence: true, MaxInflight: 10000, MaxQueued: -1, MaxQueuedBytes: 256 << 20})
 }
 
 // influx is an InfluxDB 1.8.10 on a port chosen before it starts, so that

@@ -242,8 +242,8 @@ func CompareWithPreviousYear(hours []Point, dd []DegreeDay, from, to time.Time, 
 		to = s
 	}
 	c := YearComparison{From: from, To: to, PrevFrom: from.AddDate(-1, 0, 0), PrevTo: to.AddDate(-1, 0, 0)}
-	c.KWh = sum(between(hours, from, to))
-	c.PrevKWh = sum(between(hours, c.PrevFrom, c.PrevTo))
+	c.KWh = sum(Between(hours, from, to))
+	c.PrevKWh = sum(Between(hours, c.PrevFrom, c.PrevTo))
 	c.DJU, _ = sumDJU(dd, from, to)
 	c.PrevDJU, _ = sumDJU(dd, c.PrevFrom, c.PrevTo)
 	c.BaseKWh = min(c.KWh, baseKWhPerDay*float64(daysBetween(from, to)))

@@ -188,7 +188,8 @@ func sortedPoints(m map[time.Time]float64) []Point {
 }
 
 // between returns the points with from <= Time < to.
-func between(pts []Point, from, to time.Time) []Point {
+// Between returns the points of pts in [from, to).
+func Between(pts []Point, from, to time.Time) []Point {
 	var out []Point
 	for _, p := range pts {
 		if !p.Time.Before(from) && p.Time.Before(to) {

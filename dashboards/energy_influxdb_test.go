@@ -170,7 +170,7 @@ func TestEnergyFromInfluxDB(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, d := range []time.Time{day(2026, 3, 29), day(2026, 10, 25), day(2026, 10, 26)} {
-		hs := between(hours["hotel-de-ville"], d, d.AddDate(0, 0, 1))
+		hs := Between(hours["hotel-de-ville"], d, d.AddDate(0, 0, 1))
 		var s float64
 		for _, h := range hs {
 			s += h.Value

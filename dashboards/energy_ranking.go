@@ -76,12 +76,12 @@ func RankBuildings(h SiteHours, areas map[string]float64, asOf time.Time, loc *t
 	for _, site := range h.Sites() {
 		pts := h[site]
 		b := BuildingRank{Site: site, FloorAreaM2: areas[site]}
-		b.YearKWh = sum(between(pts, yearAgo, asOf))
+		b.YearKWh = sum(Between(pts, yearAgo, asOf))
 		if b.FloorAreaM2 > 0 {
 			b.KWhPerM2Year = b.YearKWh / b.FloorAreaM2
 		}
-		b.Last30KWh = sum(between(pts, d30, asOf))
-		b.Prev30KWh = sum(between(pts, d30.AddDate(-1, 0, 0), yearAgo))
+		b.Last30KWh = sum(Between(pts, d30, asOf))
+		b.Prev30KWh = sum(Between(pts, d30.AddDate(-1, 0, 0), yearAgo))
 		if b.Prev30KWh != 0 {
 			b.DriftPct, b.HasDrift = change(b.Last30KWh, b.Prev30KWh), true
 		}

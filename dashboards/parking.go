@@ -48,11 +48,7 @@ type ParkingZone struct {
 // time is counted in every hour, so over a long period MeanStay is the
 // mean duration of the stays.
 func (r *Reader) Parking(ctx context.Context, retention string, from, to time.Time, loc *time.Location) ([]ParkingZone, error) {
-	rows, err := r.windowRows(ctx, retention, "parking_agg", "1h", []string{"occupancy_ratio", "occupancy_arrivals"}, from, to)
-	if err != nil {
-		return nil, err
-	}
-	return parkingZones(rows, to.Sub(from), loc), nil
+	return r.ParkingOf(ctx, retention, from, to, loc, nil)
 }
 
 func parkingZones(rows []windowRow, period time.Duration, loc *time.Location) []ParkingZone {

@@ -144,10 +144,10 @@ func TertiaryRows(h SiteHours, refs []TertiaryReference, asOf time.Time, loc *ti
 		pts := h[ref.Site]
 		var year EnergyTotal
 		if ref.KWh == 0 {
-			y := between(pts, yearEnd(ref.Year-1, loc), yearEnd(ref.Year, loc))
+			y := Between(pts, yearEnd(ref.Year-1, loc), yearEnd(ref.Year, loc))
 			year = EnergyTotal{KWh: sum(y), Hours: len(y)}
 		}
-		rolling := between(pts, asOf.AddDate(-1, 0, 0), asOf)
+		rolling := Between(pts, asOf.AddDate(-1, 0, 0), asOf)
 		row, err := TertiaryRowOf(ref, year, EnergyTotal{KWh: sum(rolling), Hours: len(rolling)}, asOf, loc)
 		if err != nil {
 			return nil, err

@@ -2,6 +2,7 @@ package testinfra
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +17,7 @@ type InfluxServer struct {
 	*Influx
 	dir               string
 	httpPort, rpcPort int
+	held              []net.Listener // the ports while stopped
 }
 
 // StartInfluxDBRestartable starts InfluxDB 1.8.10 like [StartInfluxDB], and
@@ -38,6 +40,10 @@ func (s *InfluxServer) Start(t testing.TB) {
 	if _, err := os.Stat(filepath.Join(root, "bin", "influxd")); err != nil {
 		t.Fatalf("testinfra: %s is missing: run `make test`", filepath.Join(root, "bin", "influxd"))
 	}
+	for _, l := range s.held {
+		l.Close()
+	}
+	s.held = nil
 	s.Proc = Start(t, filepath.Join(root, "scripts", "influxd.sh"), "run", s.dir, strconv.Itoa(s.httpPort), strconv.Itoa(s.rpcPort))
 	if err := s.waitReady(30 * time.Second); err != nil {
 		t.Fatalf("testinfra: InfluxDB did not start again: %v", err)
@@ -45,9 +51,33 @@ func (s *InfluxServer) Start(t testing.TB) {
 }
 
 // Stop stops the server (SIGTERM to its process group) and waits for it.
+// Until Start, its ports stay taken — a connection is accepted and closed
+// at once, the server being down — so that no other test's server, in a
+// package running alongside, picks them up and answers in its place.
 func (s *InfluxServer) Stop(t testing.TB) {
 	t.Helper()
 	s.Proc.Stop(t)
+	for _, port := range []int{s.httpPort, s.rpcPort} {
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err != nil {
+			t.Fatalf("testinfra: cannot hold port %d of the stopped InfluxDB: %v", port, err)
+		}
+		go func() {
+			for {
+				c, err := l.Accept()
+				if err != nil {
+					return
+				}
+				c.Close()
+			}
+		}()
+		s.held = append(s.held, l)
+	}
+	t.Cleanup(func() {
+		for _, l := range s.held {
+			l.Close()
+		}
+	})
 }
 
 // MosquittoOptions are the settings of a Mosquitto started by
@@ -63,6 +93,8 @@ type MosquittoOptions struct {
 	// beyond those in flight (Mosquitto's default 1000, beyond which it
 	// drops them); -1 means no limit.
 	MaxQueued int
+	// MaxQueuedBytes is max_queued_bytes, when not 0.
+	MaxQueuedBytes int
 }
 
 // MosquittoServer is a Mosquitto that a test may stop and start again on
@@ -102,6 +134,9 @@ func StartMosquittoWith(t testing.TB, opts MosquittoOptions) *MosquittoServer {
 		cfg += "max_queued_messages 0\n"
 	case opts.MaxQueued > 0:
 		cfg += fmt.Sprintf("max_queued_messages %d\n", opts.MaxQueued)
+	}
+	if opts.MaxQueuedBytes > 0 {
+		cfg += fmt.Sprintf("max_queued_bytes %d\n", opts.MaxQueuedBytes)
 	}
 	conf := filepath.Join(dir, "mosquitto.conf")
 	if err := os.WriteFile(conf, []byte(cfg), 0o644); err != nil {

@@ -147,19 +147,6 @@ func New(cfg Config, log *slog.Logger) *List {
 	return &List{cfg: cfg, log: log, ready: make(chan struct{})}
 }
 
-// Lookup returns the entry of sensor id, and whether the list has one.
-func (l *List) Lookup(id string) (registryapi.GatewaySensor, bool) {
-	s := l.cur.Load()
-	if s == nil {
-		return registryapi.GatewaySensor{}, false
-	}
-	e, ok := s.byID[id]
-	if !ok {
-		return registryapi.GatewaySensor{}, false
-	}
-	return *e, true
-}
-
 // Entry returns the entry of sensor id, nil if the list has none; it is
 // shared: the caller must not modify it.
 func (l *List) Entry(id string) *registryapi.GatewaySensor {

@@ -122,7 +122,7 @@ func TestETagAndIndex(t *testing.T) {
 		t.Fatal("ready before anything was loaded")
 	default:
 	}
-	if _, ok := l.Lookup("air-hdv-01"); ok {
+	if l.Entry("air-hdv-01") != nil {
 		t.Fatal("Lookup found a sensor in an empty list")
 	}
 	if err := l.Start(context.Background()); err != nil {
@@ -134,16 +134,16 @@ func TestETagAndIndex(t *testing.T) {
 		t.Fatal("not ready after a successful start")
 	}
 
-	e, ok := l.Lookup("air-hdv-01")
-	if !ok || e.Category != "air" || e.Site != "hotel-de-ville" || e.Tags["zone"] != "centre" || e.Retention != "P1Y" {
-		t.Errorf("Lookup(air-hdv-01) = %+v, %v", e, ok)
+	e := l.Entry("air-hdv-01")
+	if e == nil || e.Category != "air" || e.Site != "hotel-de-ville" || e.Tags["zone"] != "centre" || e.Retention != "P1Y" {
+		t.Errorf("Entry(air-hdv-01) = %+v", e)
 	}
-	if _, ok := l.Lookup("parking-gare-03"); !ok {
+	if l.Entry("parking-gare-03") == nil {
 		t.Error("a sensor in maintenance is not accepted")
 	}
 	for _, id := range []string{"draft-sensor-1", "retired-sensor-1", "Bad_ID", "no-category-1", "unknown-1"} {
-		if _, ok := l.Lookup(id); ok {
-			t.Errorf("Lookup(%s) found an entry", id)
+		if l.Entry(id) != nil {
+			t.Errorf("Entry(%s) found an entry", id)
 		}
 	}
 	if got := len(l.Credentials()); got != 1 {
@@ -178,7 +178,7 @@ func TestETagAndIndex(t *testing.T) {
 	if err := l.Refresh(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := l.Lookup("air-hdv-01"); ok {
+	if l.Entry("air-hdv-01") != nil {
 		t.Error("a sensor removed from the register is still accepted")
 	}
 	if got := reg.log(); got != "200 304 200" {
@@ -193,7 +193,7 @@ func TestETagAndIndex(t *testing.T) {
 	if !errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), "down for maintenance") {
 		t.Errorf("Refresh with the registry down: %v", err)
 	}
-	if _, ok := l.Lookup("parking-gare-03"); !ok {
+	if l.Entry("parking-gare-03") == nil {
 		t.Error("the list was dropped when the registry failed")
 	}
 	if st := l.Stats(); st.FetchErrors != 1 || st.LastError == nil {
@@ -210,7 +210,7 @@ func TestUnknownFieldsAreIgnored(t *testing.T) {
 	if err := l.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := l.Lookup("air-hdv-01"); !ok {
+	if l.Entry("air-hdv-01") == nil {
 		t.Error("an entry with extra fields was not indexed")
 	}
 }
@@ -232,7 +232,7 @@ func TestSendsTheGatewayToken(t *testing.T) {
 	if err := with.Start(context.Background()); err != nil {
 		t.Fatalf("with the token: %v", err)
 	}
-	if _, ok := with.Lookup("air-hdv-01"); !ok {
+	if with.Entry("air-hdv-01") == nil {
 		t.Error("the list fetched with the token is not indexed")
 	}
 }
@@ -293,9 +293,8 @@ func TestLastKnownGood(t *testing.T) {
 		default:
 			t.Fatal("not ready with a copy on disk")
 		}
-		e, ok := l.Lookup("air-hdv-01")
-		if !ok || e.Site != "hotel-de-ville" {
-			t.Errorf("Lookup from the disk copy = %+v, %v", e, ok)
+		if e := l.Entry("air-hdv-01"); e == nil || e.Site != "hotel-de-ville" {
+			t.Errorf("Entry from the disk copy = %+v", e)
 		}
 		st := l.Stats()
 		if st.Source != SourceDisk || st.Age != time.Hour || st.ETag != `"v1"` || st.Sensors != 2 {
@@ -359,7 +358,7 @@ func TestCorruptCopy(t *testing.T) {
 			if err := l.Start(context.Background()); err != nil {
 				t.Fatal(err)
 			}
-			if _, ok := l.Lookup("air-hdv-01"); !ok {
+			if l.Entry("air-hdv-01") == nil {
 				t.Error("not refetched after a corrupt copy")
 			}
 			if got := reg.log(); got != "200" {
@@ -367,7 +366,7 @@ func TestCorruptCopy(t *testing.T) {
 			}
 			l2, _ := newList(t, "http://127.0.0.1:1", dir, &clock{})
 			l2.Start(context.Background())
-			if _, ok := l2.Lookup("air-hdv-01"); !ok {
+			if l2.Entry("air-hdv-01") == nil {
 				t.Error("the corrupt copy was not replaced")
 			}
 		})

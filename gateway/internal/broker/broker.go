@@ -323,7 +323,8 @@ type hook struct {
 // silent loss. Holding the publisher's packet holds its PUBACK, and TCP
 // slows it down, as a full Mosquitto queue would. It reports false when
 // the reader stayed full for maxWait: the packet is then refused without
-// a PUBACK, and the publisher, which keeps it, sends it again.
+// a PUBACK and the publisher disconnected; it sends the packet again when
+// it reconnects.
 func (h *hook) waitForReader() bool {
 	id := h.reader.Load()
 	if id == nil {
@@ -407,7 +408,15 @@ func (h *hook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, er
 	}
 	pk.FixedHeader.Retain = false
 	if client(cl).Listener != ListenerInternal && !h.waitForReader() {
-		return pk, packets.ErrRejectPacket // no PUBACK: the publisher sends it again
+		// No PUBACK, and the publisher disconnected: an MQTT client sends
+		// its unacknowledged messages again when it reconnects, not
+		// before (it would otherwise hold the message in flight for good).
+		if cl.Properties.ProtocolVersion == 5 {
+			h.srv.DisconnectClient(cl, packets.ErrServerBusy)
+		} else {
+			cl.Stop(packets.ErrServerBusy)
+		}
+		return pk, packets.ErrRejectPacket
 	}
 	return pk, nil
 }

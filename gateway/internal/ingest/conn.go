@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 	"golang.org/x/net/proxy"
@@ -36,17 +37,19 @@ type bufferedConn struct {
 	net.Conn
 	r *bufio.Reader
 
-	mu      sync.Mutex
-	cond    *sync.Cond // signalled when pending is taken or the conn ends
-	pending []byte     // written by paho, not yet by the flusher
-	spare   []byte
-	err     error // the first write error, or net.ErrClosed after Close
-	wake    chan struct{}
-	closed  chan struct{}
+	mu        sync.Mutex
+	cond      *sync.Cond // signalled when pending is taken or the conn ends
+	pending   []byte     // written by paho, not yet by the flusher
+	spare     []byte
+	err       error // the first write error, or net.ErrClosed after Close
+	wake      chan struct{}
+	closed    chan struct{} // Close was called: the flusher sends what is queued and ends
+	flushed   chan struct{} // the flusher ended
+	closeOnce sync.Once
 }
 
 func newBufferedConn(c net.Conn) *bufferedConn {
-	b := &bufferedConn{Conn: c, r: bufio.NewReaderSize(c, connReadBuffer), wake: make(chan struct{}, 1), closed: make(chan struct{})}
+	b := &bufferedConn{Conn: c, r: bufio.NewReaderSize(c, connReadBuffer), wake: make(chan struct{}, 1), closed: make(chan struct{}), flushed: make(chan struct{})}
 	b.cond = sync.NewCond(&b.mu)
 	go b.flush()
 	return b
@@ -72,14 +75,16 @@ func (b *bufferedConn) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// flush writes what was queued, until the connection is closed or a write
-// fails.
+// flush writes what was queued, until a write fails or Close: then it
+// writes what is left and ends.
 func (b *bufferedConn) flush() {
+	defer close(b.flushed)
 	for {
+		closing := false
 		select {
 		case <-b.wake:
 		case <-b.closed:
-			return
+			closing = true
 		}
 		for {
 			// pending and spare are two buffers, swapped at each write.
@@ -106,25 +111,32 @@ func (b *bufferedConn) flush() {
 			b.spare = out[:0]
 			b.mu.Unlock()
 		}
+		if closing {
+			return
+		}
 	}
 }
 
-// Close closes the connection; what was queued and not written is lost,
-// as it would be in the kernel's buffer.
+// Close sends what is queued (paho writes DISCONNECT, and a stopping
+// gateway its last PUBACKs, just before it closes), for at most
+// closeFlushTimeout, then closes the connection.
 func (b *bufferedConn) Close() error {
 	b.mu.Lock()
 	if b.err == nil {
-		b.err = net.ErrClosed
-	}
-	select {
-	case <-b.closed:
-	default:
-		close(b.closed)
+		b.err = net.ErrClosed // no more writes
 	}
 	b.cond.Broadcast()
 	b.mu.Unlock()
+	b.closeOnce.Do(func() {
+		b.Conn.SetWriteDeadline(time.Now().Add(closeFlushTimeout))
+		close(b.closed)
+	})
+	<-b.flushed
 	return b.Conn.Close()
 }
+
+// closeFlushTimeout bounds how long Close tries to send what is queued.
+const closeFlushTimeout = time.Second
 
 // openConn is paho's OpenConnectionFunc for tcp:// and TLS brokers (paho
 // opens WebSocket ones itself): it dials as paho would (tcp through a

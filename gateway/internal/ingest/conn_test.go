@@ -110,3 +110,22 @@ func TestBufferedConnClose(t *testing.T) {
 		t.Errorf("write after Close: %v, want net.ErrClosed", err)
 	}
 }
+
+// What was written before Close reaches the peer: paho writes DISCONNECT,
+// and a stopping gateway its last PUBACKs, just before it closes.
+func TestBufferedConnCloseSendsWhatIsQueued(t *testing.T) {
+	c, s := loopbackPair(t)
+	b := newBufferedConn(c)
+	want := bytes.Repeat([]byte{0x40, 2, 0, 1}, 1000)
+	want = append(want, 0xe0, 0) // DISCONNECT
+	if _, err := b.Write(want); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(s)
+	if err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("the peer read %d bytes (%v), want %d", len(got), err, len(want))
+	}
+}

@@ -93,6 +93,7 @@ type Drainer struct {
 	aggRefused     *metrics.CounterVec
 	caughtUp       atomic.Bool  // the last read took all the spool had
 	inFlight       atomic.Int32 // batches read and not yet completed
+	lastTick       time.Time    // the completer's
 	tickEvery      time.Duration
 	repairBudget   time.Duration
 	repairsPerTurn int
@@ -172,8 +173,6 @@ func (d *Drainer) Run(ctx context.Context, stop <-chan struct{}) {
 		case j = <-free:
 		case <-ctx.Done():
 			return
-		case <-completed:
-			return // a write failed because ctx ended
 		}
 		j.b.Reset()
 		if readCtx.Err() == nil {
@@ -193,13 +192,15 @@ func (d *Drainer) Run(ctx context.Context, stop <-chan struct{}) {
 				return
 			}
 		}
-		d.caughtUp.Store(len(j.b.Readings) < d.cfg.BatchSize)
+		j.caughtUp = len(j.b.Readings) < d.cfg.BatchSize
 		if j.b.Records == 0 {
+			d.caughtUp.Store(true)
 			free <- j
 			continue
 		}
 		j.done, j.err = make(chan struct{}), nil
-		d.inFlight.Add(1)
+		d.inFlight.Add(1) // before caughtUp: the completer reads them in the other order
+		d.caughtUp.Store(j.caughtUp)
 		inOrder <- j // never blocks: there are n jobs
 		go func() {
 			defer close(j.done)
@@ -210,10 +211,11 @@ func (d *Drainer) Run(ctx context.Context, stop <-chan struct{}) {
 
 // job is one batch on its way to InfluxDB.
 type job struct {
-	b    spool.Batch
-	st   writeState
-	done chan struct{} // closed when written, or when ctx ended
-	err  error         // non-nil: ctx ended before it was written
+	b        spool.Batch
+	st       writeState
+	caughtUp bool          // the read took all the spool had
+	done     chan struct{} // closed when written, or when ctx ended
+	err      error         // non-nil: ctx ended before it was written
 }
 
 // complete takes the jobs of Run in order as their writes end, hands what
@@ -259,11 +261,16 @@ func (d *Drainer) complete(ctx context.Context, in <-chan *job, free chan<- *job
 			if err := d.src.Done(&j.b); err != nil {
 				d.rl.Log(ctx, slog.LevelError, "checkpoint", "spool checkpoint failed; readings may be sent again after a restart", "err", err)
 			}
+			caughtUp := j.caughtUp
 			free <- j
+			// Caught up: this batch took all there was, and no later one
+			// was read; a tick is due.
+			if d.agg != nil && caughtUp && d.inFlight.Load() == 0 && time.Since(d.lastTick) >= d.tickEvery {
+				d.tick(ctx)
+			}
 		case <-tick:
-			// Caught up: the last read took all there was, and every batch
-			// read is in the aggregator.
-			if d.caughtUp.Load() && d.inFlight.Load() == 0 {
+			// The same, while the spool is idle and no batch completes.
+			if d.caughtUp.Load() && d.inFlight.Load() == 0 && time.Since(d.lastTick) >= d.tickEvery {
 				d.tick(ctx)
 			}
 		}
@@ -323,6 +330,7 @@ func (d *Drainer) read(ctx context.Context, b *spool.Batch) error {
 // tick closes the windows due by the clock, writes them, and runs the
 // repairs due, for at most repairBudget.
 func (d *Drainer) tick(ctx context.Context) {
+	d.lastTick = time.Now()
 	ws, until := d.agg.Tick(true)
 	if err := d.writeWindows(ctx, ws); err != nil {
 		return

@@ -64,6 +64,9 @@ type destinations struct {
 
 	mu      sync.Mutex
 	checked map[string]checked // by retention as the entry writes it
+	// checkMu serialises the checks: the drainer's writers would check
+	// (and create) the same policy or bucket at once.
+	checkMu sync.Mutex
 }
 
 type checked struct {
@@ -75,14 +78,13 @@ type checked struct {
 // resolve returns the client's bucket name for retention, or a
 // *RetentionError, or another error (InfluxDB unreachable) to retry.
 func (ds *destinations) resolve(ctx context.Context, retention string) (string, error) {
-	ds.mu.Lock()
-	c, ok := ds.checked[retention]
-	ds.mu.Unlock()
-	if ok && (c.err == nil || ds.now().Sub(c.at) < recheckAfter) {
-		if c.err != nil {
-			return "", c.err
-		}
-		return c.dest, nil
+	if c, ok := ds.known(retention); ok {
+		return c.result()
+	}
+	ds.checkMu.Lock()
+	defer ds.checkMu.Unlock()
+	if c, ok := ds.known(retention); ok { // checked while this one waited
+		return c.result()
 	}
 	c, err := ds.check(ctx, retention)
 	if err != nil {
@@ -91,6 +93,18 @@ func (ds *destinations) resolve(ctx context.Context, retention string) (string, 
 	ds.mu.Lock()
 	ds.checked[retention] = c
 	ds.mu.Unlock()
+	return c.result()
+}
+
+// known returns what was checked of retention, unless it is to check again.
+func (ds *destinations) known(retention string) (checked, bool) {
+	ds.mu.Lock()
+	c, ok := ds.checked[retention]
+	ds.mu.Unlock()
+	return c, ok && (c.err == nil || ds.now().Sub(c.at) < recheckAfter)
+}
+
+func (c checked) result() (string, error) {
 	if c.err != nil {
 		return "", c.err
 	}

@@ -32,18 +32,24 @@ func (h *handler) healthz(c *gin.Context) {
 
 // publishedEntry returns the entry id when it is published, with its URL.
 func (h *handler) publishedEntry(ctx context.Context, id string) (registryapi.Sensor, error) {
+	_, s, err := h.publishedIn(ctx, id)
+	return s, err
+}
+
+// publishedIn is publishedEntry, with the snapshot it was found in.
+func (h *handler) publishedIn(ctx context.Context, id string) (*snapshot, registryapi.Sensor, error) {
 	if !catalog.ValidSensorID(id) {
-		return registryapi.Sensor{}, fmt.Errorf("entry %q: %w", id, errNotPublished)
+		return nil, registryapi.Sensor{}, fmt.Errorf("entry %q: %w", id, errNotPublished)
 	}
 	snap, err := h.snapshot(ctx)
 	if err != nil {
-		return registryapi.Sensor{}, err
+		return nil, registryapi.Sensor{}, err
 	}
 	s, ok := snap.entry(id)
 	if !ok {
-		return registryapi.Sensor{}, fmt.Errorf("entry %s: %w", id, errNotPublished)
+		return nil, registryapi.Sensor{}, fmt.Errorf("entry %s: %w", id, errNotPublished)
 	}
-	return s, nil
+	return snap, s, nil
 }
 
 func (h *handler) entryURL(id string) string { return h.publicURL + web.SensorPath(id) }

@@ -46,24 +46,37 @@ type phone struct {
 // comes fails with its name.
 const stepTimeout = 20 * time.Second
 
-func (ph *phone) do(what string, actions ...chromedp.Action[chromedp.Void]) {
-	ph.t.Helper()
-	ctx, cancel := context.WithTimeout(ph.ctx, stepTimeout)
+// browserDo runs a step of actions in the browser of ctx within
+// stepTimeout, failing t with what the step was.
+func browserDo(t *testing.T, ctx context.Context, what string, actions ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(ctx, stepTimeout)
 	defer cancel()
 	if err := chromedp.Do(ctx, actions...); err != nil {
-		ph.t.Fatalf("%s: %v", what, err)
+		t.Fatalf("%s: %v", what, err)
 	}
+}
+
+// browserRun is browserDo for an action with a result.
+func browserRun[T any](t *testing.T, ctx context.Context, what string, a chromedp.Action[T]) T {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(ctx, stepTimeout)
+	defer cancel()
+	v, err := chromedp.Run(ctx, a)
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	return v
+}
+
+func (ph *phone) do(what string, actions ...chromedp.Action[chromedp.Void]) {
+	ph.t.Helper()
+	browserDo(ph.t, ph.ctx, what, actions...)
 }
 
 func run[T any](ph *phone, what string, a chromedp.Action[T]) T {
 	ph.t.Helper()
-	ctx, cancel := context.WithTimeout(ph.ctx, stepTimeout)
-	defer cancel()
-	v, err := chromedp.Run(ctx, a)
-	if err != nil {
-		ph.t.Fatalf("%s: %v", what, err)
-	}
-	return v
+	return browserRun(ph.t, ph.ctx, what, a)
 }
 
 // typeIn types text into the field, as a person would, and counts it.

@@ -100,28 +100,14 @@ type citizen struct {
 	shots  int
 }
 
-// citizenStep bounds each step, so that a step that waits for what never
-// comes fails with its name.
-const citizenStep = 20 * time.Second
-
 func (c *citizen) do(what string, actions ...chromedp.Action[chromedp.Void]) {
 	c.t.Helper()
-	ctx, cancel := context.WithTimeout(c.ctx, citizenStep)
-	defer cancel()
-	if err := chromedp.Do(ctx, actions...); err != nil {
-		c.t.Fatalf("%s: %v", what, err)
-	}
+	browserDo(c.t, c.ctx, what, actions...)
 }
 
 func see[T any](c *citizen, what string, a chromedp.Action[T]) T {
 	c.t.Helper()
-	ctx, cancel := context.WithTimeout(c.ctx, citizenStep)
-	defer cancel()
-	v, err := chromedp.Run(ctx, a)
-	if err != nil {
-		c.t.Fatalf("%s: %v", what, err)
-	}
-	return v
+	return browserRun(c.t, c.ctx, what, a)
 }
 
 // laptop and mobile set the viewport: a laptop's 1280 × 900 window, or
@@ -157,7 +143,7 @@ func (c *citizen) click(sel, cond, ready string) {
 // it asks again while the browser is between two pages.
 func (c *citizen) waitFor(cond string) {
 	c.t.Helper()
-	deadline := time.Now().Add(citizenStep)
+	deadline := time.Now().Add(stepTimeout)
 	var err error
 	for time.Now().Before(deadline) {
 		ctx, cancel := context.WithTimeout(c.ctx, time.Second)

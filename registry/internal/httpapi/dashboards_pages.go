@@ -252,7 +252,7 @@ func (h *handler) pageDashAir(c *gin.Context) {
 			d.Days = slices.DeleteFunc(days, func(a dashboards.AirDay) bool { return a.Date.Before(rg.From) || !a.Date.Before(rg.To) })
 			d.Exceedances = dashboards.WHOExceedances(d.Days)
 			for _, s := range series {
-				s.Points = slices.DeleteFunc(slices.Clone(s.Points), func(p dashboards.Point) bool { return p.Time.Before(rg.From) || !p.Time.Before(rg.To) })
+				s.Points = dashboards.Between(s.Points, rg.From, rg.To)
 				d.Hourly = append(d.Hourly, s)
 			}
 		}
@@ -405,16 +405,6 @@ func (h *handler) temperatureSensors(all []registryapi.Sensor) []registryapi.Sen
 	return out
 }
 
-func pointsBetween(pts []dashboards.Point, from, to time.Time) []dashboards.Point {
-	var out []dashboards.Point
-	for _, p := range pts {
-		if !p.Time.Before(from) && p.Time.Before(to) {
-			out = append(out, p)
-		}
-	}
-	return out
-}
-
 func (h *handler) pageDashEnergy(c *gin.Context) {
 	r := request(c)
 	loc := h.dash.loc
@@ -527,7 +517,7 @@ func (h *handler) pageDashEnergy(c *gin.Context) {
 	sel = mergePoints(selBefore, sel)
 	// Whole periods from the start (a month asked from the 10th starts on
 	// the 1st); the last one ends with the range, marked incomplete.
-	d.Consumption = dashboards.Rollup(pointsBetween(sel, dashboards.PeriodStart(rg.From, step, loc), rg.To), step, loc)
+	d.Consumption = dashboards.Rollup(dashboards.Between(sel, dashboards.PeriodStart(rg.From, step, loc), rg.To), step, loc)
 	d.Totals = totals
 	if totals == nil {
 		d.Totals = map[string]float64{}
@@ -540,7 +530,7 @@ func (h *handler) pageDashEnergy(c *gin.Context) {
 		}
 	}
 	d.LoadCurve = dashboards.LoadCurveOf(sel, day, 4, loc)
-	d.Baseline = dashboards.BaselineOf(pointsBetween(sel, rg.From, rg.To), dashboards.OpeningHours{}, loc)
+	d.Baseline = dashboards.BaselineOf(dashboards.Between(sel, rg.From, rg.To), dashboards.OpeningHours{}, loc)
 	dd := dashboards.DegreeDays(temps, loc)
 	d.Corrected, d.TemperatureSensor = tempSensor != "", tempSensor
 	base, _ := dashboards.NonHeatingBaseline(dashboards.Rollup(sel, dashboards.StepDay, loc), dd)
@@ -674,15 +664,7 @@ func (c *rankingCache) get(ctx context.Context, rd DashboardReadings, agg dashbo
 	if c.ttl <= 0 {
 		return rankingTotals(ctx, rd, agg, meters, asOf, loc)
 	}
-	var key strings.Builder
-	fmt.Fprintf(&key, "%d", dashboards.PeriodStart(asOf, dashboards.StepDay, loc).Unix())
-	for _, m := range meters {
-		fmt.Fprintf(&key, "\x00%s\x01%s", m.ID, m.Site)
-		for _, q := range m.Quantities {
-			fmt.Fprintf(&key, "\x01%s\x02%s", q.Name, q.Unit)
-		}
-	}
-	k := key.String()
+	k := strconv.FormatInt(dashboards.PeriodStart(asOf, dashboards.StepDay, loc).Unix(), 10) + "\x00" + metersKey(agg, meters)
 	c.mu.Lock()
 	e, ok := c.entries[k]
 	c.mu.Unlock()

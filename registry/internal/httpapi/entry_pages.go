@@ -52,15 +52,7 @@ func (h *handler) recent(ctx context.Context, s registryapi.Sensor) *web.Recent 
 		}
 		return nil
 	}
-	rc := &web.Recent{From: from, To: to, Every: recentWindow}
-	for _, se := range series {
-		ws := web.Series{Quantity: se.Quantity}
-		for _, p := range se.Points {
-			ws.Points = append(ws.Points, web.Point{Time: p.Time, Value: p.Value})
-		}
-		rc.Series = append(rc.Series, ws)
-	}
-	return rc
+	return &web.Recent{From: from, To: to, Every: recentWindow, Series: series}
 }
 
 // pageAbout is the page about the register and one's rights.

@@ -116,8 +116,9 @@ func (h *handler) vendorFile(c *gin.Context) {
 		return
 	}
 	c.Header("Cache-Control", "public, max-age=31536000, immutable")
-	c.Header("ETag", `"`+h.maps.Vendor.Fingerprint()+`"`)
-	if c.GetHeader("If-None-Match") == `"`+h.maps.Vendor.Fingerprint()+`"` {
+	etag := `"` + h.maps.Vendor.Fingerprint() + `"`
+	c.Header("ETag", etag)
+	if etagMatch(c.GetHeader("If-None-Match"), etag) {
 		c.Status(http.StatusNotModified)
 		return
 	}

@@ -3,16 +3,11 @@ package httpapi
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"fmt"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/civisens/civisens/registry/internal/catalog"
 	"github.com/civisens/civisens/registry/internal/web"
 	"github.com/civisens/civisens/registry/registryapi"
 )
@@ -56,22 +51,19 @@ func writePageTagged(c *gin.Context, r web.Request, body []byte, etag string) {
 // notModified sets the ETag of body and answers 304 when the request's
 // If-None-Match names it.
 func notModified(c *gin.Context, body []byte) bool {
-	sum := sha256.Sum256(body)
-	return taggedNotModified(c, `"`+hex.EncodeToString(sum[:16])+`"`)
+	return taggedNotModified(c, bodyETag(body))
 }
 
 // taggedNotModified sets the ETag tag and answers 304 when the request's
 // If-None-Match names it.
 func taggedNotModified(c *gin.Context, tag string) bool {
 	c.Header("ETag", tag)
-	for _, t := range strings.Split(c.GetHeader("If-None-Match"), ",") {
-		if t = strings.TrimPrefix(strings.TrimSpace(t), "W/"); t == tag || t == "*" {
-			c.Status(http.StatusNotModified)
-			c.Writer.WriteHeaderNow()
-			return true
-		}
+	if !etagMatch(c.GetHeader("If-None-Match"), tag) {
+		return false
 	}
-	return false
+	c.Status(http.StatusNotModified)
+	c.Writer.WriteHeaderNow()
+	return true
 }
 
 // pageEntry serves an entry's page. Without open data it shows no
@@ -80,19 +72,9 @@ func taggedNotModified(c *gin.Context, tag string) bool {
 // request.
 func (h *handler) pageEntry(c *gin.Context) {
 	ctx := c.Request.Context()
-	id := c.Param("id")
-	if !catalog.ValidSensorID(id) {
-		h.fail(c, fmt.Errorf("entry %q: %w", id, errNotPublished))
-		return
-	}
-	snap, err := h.snapshot(ctx)
+	snap, s, err := h.publishedIn(ctx, c.Param("id"))
 	if err != nil {
 		h.fail(c, err)
-		return
-	}
-	s, ok := snap.entry(id)
-	if !ok {
-		h.fail(c, fmt.Errorf("entry %s: %w", id, errNotPublished))
 		return
 	}
 	render := func(_ *snapshot, r web.Request, buf *bytes.Buffer) error {

@@ -73,8 +73,13 @@ func newTaggedBody(body []byte, err error) taggedBody {
 	if err != nil {
 		return taggedBody{err: err}
 	}
+	return taggedBody{body: body, etag: bodyETag(body)}
+}
+
+// bodyETag is the strong ETag of a body: a hash of it.
+func bodyETag(body []byte) string {
 	sum := sha256.Sum256(body)
-	return taggedBody{body: body, etag: `"` + base64.RawURLEncoding.EncodeToString(sum[:18]) + `"`}
+	return `"` + base64.RawURLEncoding.EncodeToString(sum[:18]) + `"`
 }
 
 // snapshots holds the current snapshot.

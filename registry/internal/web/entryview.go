@@ -1,12 +1,11 @@
 package web
 
 import (
+	"github.com/civisens/civisens/dashboards"
 	"html/template"
 	"math"
 	"net/url"
 	"slices"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/civisens/civisens/registry/registryapi"
@@ -23,17 +22,12 @@ type Recent struct {
 }
 
 // Series is the averages of one quantity, one point per window that had
-// readings.
-type Series struct {
-	Quantity string
-	Points   []Point
-}
-
-// Point is one average, stamped with the start of its window.
-type Point struct {
-	Time  time.Time
-	Value float64
-}
+// readings, each stamped with the start of its window: what
+// dashboards.Reader.Series reads.
+type (
+	Series = dashboards.Series
+	Point  = dashboards.Point
+)
 
 type recentChart struct {
 	Heading string
@@ -130,12 +124,7 @@ func (l localizer) recent(e Entry, loc *time.Location) *recentView {
 // ShortDate formats the day of t with an abbreviated month: "27 nov. 2026",
 // "27 Nov 2026".
 func (l localizer) ShortDate(t time.Time) string {
-	months := strings.Split(l.T("date.months.short"), ",")
-	m := t.Month().String()[:3]
-	if len(months) == 12 {
-		m = months[t.Month()-1]
-	}
-	return strconv.Itoa(t.Day()) + " " + m + " " + strconv.Itoa(t.Year())
+	return l.date(t, "date.months.short", t.Month().String()[:3])
 }
 
 // DateTimeShort formats t with an abbreviated month and its time of day:

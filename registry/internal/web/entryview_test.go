@@ -54,8 +54,8 @@ func TestEntryRecentReadings(t *testing.T) {
 		Readings: []Reading{{Quantity: "pm10", Value: 12.5, Time: to.Add(-10 * time.Minute)}},
 		State:    ReadingsShown,
 		Recent: &Recent{From: from, To: to, Every: time.Hour, Series: []Series{
-			{Quantity: "pm10", Points: []Point{{from, 12.5}, {from.Add(time.Hour), 14}, {from.Add(23 * time.Hour), 9.75}}},
-			{Quantity: "not_declared", Points: []Point{{from, 1}}},
+			{Quantity: "pm10", Points: []Point{{Time: from, Value: 12.5}, {Time: from.Add(time.Hour), Value: 14}, {Time: from.Add(23 * time.Hour), Value: 9.75}}},
+			{Quantity: "not_declared", Points: []Point{{Time: from, Value: 1}}},
 		}},
 	}
 	fr := render(t, func(b *bytes.Buffer) error {

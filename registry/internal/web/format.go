@@ -148,12 +148,16 @@ func (l localizer) Duration(iso string) string {
 
 // Date formats the day of t: "18 mars 2024", "18 March 2024".
 func (l localizer) Date(t time.Time) string {
-	months := strings.Split(l.T("date.months"), ",")
-	m := t.Month().String()
-	if len(months) == 12 {
-		m = months[t.Month()-1]
+	return l.date(t, "date.months", t.Month().String())
+}
+
+// date formats the day of t with the month names of the catalogue's
+// months key (twelve, comma-separated), or else fallback.
+func (l localizer) date(t time.Time, months, fallback string) string {
+	if names := strings.Split(l.T(months), ","); len(names) == 12 {
+		fallback = names[t.Month()-1]
 	}
-	return strconv.Itoa(t.Day()) + " " + m + " " + strconv.Itoa(t.Year())
+	return strconv.Itoa(t.Day()) + " " + fallback + " " + strconv.Itoa(t.Year())
 }
 
 // DateTime formats t with its time of day: "18 mars 2024 à 14:05".
