@@ -23,6 +23,7 @@ import (
 	"github.com/civisens/civisens/firmware-bridge/internal/firmware"
 	"github.com/civisens/civisens/firmware-bridge/internal/mapping"
 	"github.com/civisens/civisens/firmware-bridge/senml"
+	"github.com/civisens/civisens/internal/atomicfile"
 )
 
 // bridgeFile is the configuration of -mode bridge (-config): where device
@@ -366,7 +367,7 @@ func (b *bridge) saveSources(ctx context.Context) {
 			return
 		}
 		data, _ := json.MarshalIndent(st, "", "  ")
-		if err := writeFileAtomic(sourcesFile(b.dataDir), data); err != nil {
+		if err := atomicfile.WriteFile(sourcesFile(b.dataDir), data, 0o600); err != nil {
 			b.log.Warn("cannot save the table of unmapped sources", "err", err)
 			return
 		}
@@ -386,32 +387,6 @@ func (b *bridge) saveSources(ctx context.Context) {
 			return
 		}
 	}
-}
-
-// writeFileAtomic writes data to name through a synced temporary file and
-// a rename.
-func writeFileAtomic(name string, data []byte) error {
-	dir := filepath.Dir(name)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(dir, filepath.Base(name)+".*.tmp")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), name)
 }
 
 // runSources is `firmware-bridge sources`: the devices a running bridge

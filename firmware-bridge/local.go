@@ -13,6 +13,7 @@ import (
 
 	"github.com/civisens/civisens/firmware-bridge/internal/drivers"
 	"github.com/civisens/civisens/firmware-bridge/internal/firmware"
+	"github.com/civisens/civisens/internal/atomicfile"
 )
 
 // FormatLocal is the format name of the sensors on the bridge's own buses
@@ -215,7 +216,7 @@ func (st *localState) save(force bool) {
 	if string(data) == string(st.last) {
 		return
 	}
-	if err := writeFileAtomic(st.path, data); err != nil {
+	if err := atomicfile.WriteFile(st.path, data, 0o600); err != nil {
 		st.log.Warn("cannot save the sensor's state", "file", st.path, "err", err)
 		return
 	}

@@ -14,6 +14,7 @@ import (
 	"periph.io/x/conn/v3/gpio"
 
 	"github.com/civisens/civisens/firmware-bridge/internal/firmware"
+	"github.com/civisens/civisens/internal/atomicfile"
 )
 
 // S0Config configures an S0 pulse counter (DIN 43864 / EN 62053-31 output
@@ -224,7 +225,7 @@ func (s *S0) save(now time.Time, force bool) error {
 	s.mu.Unlock()
 
 	b, _ := json.Marshal(st)
-	if err := writeFileAtomic(s.cfg.StateFile, append(b, '\n'), 0o644); err != nil {
+	if err := atomicfile.WriteFile(s.cfg.StateFile, append(b, '\n'), 0o644); err != nil {
 		s.mu.Lock()
 		s.dirty = true
 		s.mu.Unlock()

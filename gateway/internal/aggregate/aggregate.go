@@ -45,7 +45,6 @@
 package aggregate
 
 import (
-	"bufio"
 	"cmp"
 	"encoding/json"
 	"errors"
@@ -54,7 +53,6 @@ import (
 	"log/slog"
 	"maps"
 	"os"
-	"path/filepath"
 	"slices"
 	"sync"
 	"time"
@@ -62,6 +60,7 @@ import (
 	"github.com/civisens/civisens/firmware-bridge/senml"
 	"github.com/civisens/civisens/gateway/internal/metrics"
 	"github.com/civisens/civisens/gateway/internal/validate"
+	"github.com/civisens/civisens/internal/atomicfile"
 	"github.com/civisens/civisens/registry/registryapi"
 )
 
@@ -651,48 +650,10 @@ func (a *Aggregator) saveLocked(force bool) error {
 		_, err = io.WriteString(w, "]}")
 		return err
 	}
-	if err := writeFileAtomic(a.cfg.StateFile, write); err != nil {
+	if err := atomicfile.Write(a.cfg.StateFile, 0o600, write); err != nil {
 		a.log.Error("cannot write the aggregate state file; a restart will repair more windows", "file", a.cfg.StateFile, "err", err)
 		return err
 	}
 	a.savedAt, a.saved = a.now(), true
-	return nil
-}
-
-// writeFileAtomic writes b to name through a synced temporary file and a
-// rename, so that name holds the old or the new content, never a torn one.
-func writeFileAtomic(name string, write func(io.Writer) error) error {
-	dir := filepath.Dir(name)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(dir, filepath.Base(name)+".*.tmp")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	w := bufio.NewWriter(f)
-	if err := write(w); err != nil {
-		f.Close()
-		return err
-	}
-	if err := w.Flush(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(f.Name(), name); err != nil {
-		return err
-	}
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
-	}
 	return nil
 }

@@ -51,6 +51,7 @@ import (
 	"time"
 
 	"github.com/civisens/civisens/firmware-bridge/senml"
+	"github.com/civisens/civisens/internal/atomicfile"
 	"github.com/civisens/civisens/registry/registryapi"
 )
 
@@ -454,43 +455,5 @@ func (l *List) save(s *snapshot) error {
 	if err != nil {
 		return fmt.Errorf("allow-list copy: %w", err)
 	}
-	return writeFileAtomic(l.path(), append(b, '\n'))
-}
-
-// writeFileAtomic replaces path with data so that a crash leaves either the
-// old file or the new one: temporary file in the same folder, fsync, rename,
-// fsync of the folder.
-func writeFileAtomic(path string, data []byte) (err error) {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+"-*.tmp")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if _, err := f.Write(data); err != nil {
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		return err
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	return atomicfile.WriteFile(l.path(), append(b, '\n'), 0o600)
 }
