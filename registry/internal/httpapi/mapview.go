@@ -79,7 +79,7 @@ func (h *handler) mapRoutes(e *gin.Engine) {
 }
 
 func (h *handler) pageMap(c *gin.Context) {
-	sensors, err := h.published(c.Request.Context())
+	snap, err := h.snapshot(c.Request.Context())
 	if err != nil {
 		h.fail(c, err)
 		return
@@ -88,7 +88,7 @@ func (h *handler) pageMap(c *gin.Context) {
 	r := request(c)
 	var buf bytes.Buffer
 	err = h.pages.Map(&buf, r, web.Map{
-		Sensors:     f.Apply(sensors),
+		Sensors:     snap.pagesView().Select(f),
 		Filter:      f,
 		Tiles:       h.maps.Tiles,
 		Attribution: h.maps.Attribution,

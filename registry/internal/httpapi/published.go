@@ -151,7 +151,7 @@ func (s *snapshot) entry(id string) (registryapi.Sensor, bool) {
 	return s.sensors[i], true
 }
 
-// pagesView returns the entries prepared for the list and home pages.
+// pagesView returns the entries prepared for the list, home and map pages.
 func (s *snapshot) pagesView() *web.Published {
 	s.pagesOnce.Do(func() { s.pages = web.NewPublished(s.sensors) })
 	return s.pages

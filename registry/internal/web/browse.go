@@ -389,20 +389,6 @@ func (l localizer) check(q Query, pub *Published) (listState, []string) {
 	return st, notices
 }
 
-// matches reports whether the entry's facet values meet the selection of
-// each facet but skip (every facet when skip is "").
-func matches(fv map[string][]string, sel map[string][]string, skip string) bool {
-	for f, chosen := range sel {
-		if f == skip {
-			continue
-		}
-		if !slices.ContainsFunc(fv[f], func(v string) bool { return slices.Contains(chosen, v) }) {
-			return false
-		}
-	}
-	return true
-}
-
 func statusOrder(s string) int {
 	switch s {
 	case registryapi.StatusActive:

@@ -20,7 +20,7 @@ func TestListAndMapLinkEachOther(t *testing.T) {
 	mustContain(t, list, `href="/map?lang=fr&amp;category=parking&amp;q=la%20gare"`)
 	f := ParseMapFilter(v)
 	m := render(t, func(b *bytes.Buffer) error {
-		return p.Map(b, Request{Lang: LangEN, Path: MapPath}, Map{Sensors: f.Apply(sensors), Filter: f})
+		return p.Map(b, Request{Lang: LangEN, Path: MapPath}, Map{Sensors: NewPublished(sensors).Select(f), Filter: f})
 	})
 	mustContain(t, m, `href="/sensors?lang=en&amp;category=parking&amp;q=la%20gare"`)
 }

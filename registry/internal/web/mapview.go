@@ -37,9 +37,8 @@ func (p *Pages) MapJS() []byte { return mapJS }
 // MapFilter is the selection of the map: the filter parameters of the list
 // of sensors (category, purpose, ident, basis, access, status, area, q).
 // A facet may repeat (?category=air&category=parking: either); facets
-// combine with "and". The list of sensors and the map should share one
-// filter: until they do, this one is kept compatible with the list's
-// parameters (sort and page do not apply to a map).
+// combine with "and": the list's parameters and the list's selection
+// ([Published.Select]); sort and page do not apply to a map.
 type MapFilter struct {
 	Category, Purpose, Ident, Basis, Access, Status, Area []string
 	// Q is a free text, matched without regard to case against the id,
@@ -87,33 +86,6 @@ type facet struct {
 func (f MapFilter) facets() []facet {
 	return []facet{{"category", f.Category}, {"purpose", f.Purpose}, {"ident", f.Ident}, {"basis", f.Basis},
 		{"access", f.Access}, {"status", f.Status}, {"area", f.Area}}
-}
-
-// Apply returns the sensors that match f, in their order.
-func (f MapFilter) Apply(sensors []registryapi.Sensor) []registryapi.Sensor {
-	var out []registryapi.Sensor
-	for _, s := range sensors {
-		if f.Match(s) {
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
-// Match reports whether s matches every facet of f, as the list page
-// matches them (browse.go): a repeated facet is any of its values,
-// different facets must all match, q searches the same folded text.
-func (f MapFilter) Match(s registryapi.Sensor) bool {
-	sel := map[string][]string{}
-	for _, fc := range f.facets() {
-		if len(fc.vals) > 0 {
-			sel[fc.key] = fc.vals
-		}
-	}
-	if !matches(sensorFacets(s), sel, "") {
-		return false
-	}
-	return f.Q == "" || strings.Contains(haystack(s), fold(f.Q))
 }
 
 // Map is what the map page shows.

@@ -147,7 +147,7 @@ func TestMapFilter(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return len(ParseMapFilter(v).Apply(sensors))
+		return len(NewPublished(sensors).Select(ParseMapFilter(v)))
 	}
 	byCat := map[string]int{}
 	for _, s := range sensors {
@@ -195,7 +195,7 @@ func TestMapFormKeepsOtherFacets(t *testing.T) {
 	p := newPages(t)
 	f := ParseMapFilter(url.Values{"purpose": {"health"}, "category": {"air"}, "area": {"Centre"}})
 	page := render(t, func(b *bytes.Buffer) error {
-		return p.Map(b, Request{Lang: LangEN, Path: MapPath}, Map{Sensors: f.Apply(demo.Sensors()), Filter: f})
+		return p.Map(b, Request{Lang: LangEN, Path: MapPath}, Map{Sensors: NewPublished(demo.Sensors()).Select(f), Filter: f})
 	})
 	mustContain(t, page, `<input type="hidden" name="purpose" value="health">`, `<input type="hidden" name="area" value="Centre">`,
 		`<option value="air" selected>`, `href="/map?lang=en">Show all</a>`)
@@ -256,5 +256,29 @@ func TestVendorFiles(t *testing.T) {
 	// after a plain `go build`; either way it loads.
 	if _, err := EmbeddedVendor(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// The map selects as the list does: each word of q on its own, and a
+// value the register does not know ignored (the list says so) rather than
+// matching nothing.
+func TestMapSelectsAsTheList(t *testing.T) {
+	sensors := demo.Sensors()
+	pub := NewPublished(sensors)
+	count := func(q string) int {
+		v, err := url.ParseQuery(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(pub.Select(ParseMapFilter(v)))
+	}
+	if a, b := count("q=la+gare"), count("q=gare+la"); a == 0 || a != b {
+		t.Errorf("q=la gare finds %d, q=gare la %d; want the same, not none", a, b)
+	}
+	if got := count("category=bogus"); got != len(sensors) {
+		t.Errorf("category=bogus finds %d of %d", got, len(sensors))
+	}
+	if got, want := count("category=bogus&category=air"), count("category=air"); got != want {
+		t.Errorf("category=bogus&category=air finds %d, category=air %d", got, want)
 	}
 }

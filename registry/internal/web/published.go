@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/civisens/civisens/registry/registryapi"
 )
@@ -98,6 +99,34 @@ func (p *Published) Len() int { return len(p.sensors) }
 // Sensors returns the entries, ordered by id; the caller must not change
 // them.
 func (p *Published) Sensors() []registryapi.Sensor { return p.sensors }
+
+// Select returns the entries the map shows for f, selected as the list
+// selects them: the facets by their values (one the register does not
+// know is ignored), each word of q searched in the folded text (q cut at
+// MaxSearchRunes); in id order.
+func (p *Published) Select(f MapFilter) []registryapi.Sensor {
+	q := f.Q
+	if utf8.RuneCountInString(q) > MaxSearchRunes {
+		q = string([]rune(q)[:MaxSearchRunes])
+	}
+	sel := map[string][]string{}
+	for _, fc := range f.facets() {
+		if len(fc.vals) > 0 {
+			sel[fc.key] = fc.vals
+		}
+	}
+	hit, _, _ := p.filter(strings.Fields(fold(q)), sel)
+	if hit == nil {
+		return p.sensors
+	}
+	var out []registryapi.Sensor
+	for i, ok := range hit {
+		if ok {
+			out = append(out, p.sensors[i])
+		}
+	}
+	return out
+}
 
 // Prepare makes the orders of the entries for a language now rather than
 // at the first page in that language.

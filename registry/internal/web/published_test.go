@@ -203,3 +203,17 @@ func TestListPagesKeepTheQuery(t *testing.T) {
 		t.Error("the last page links a next one")
 	}
 }
+
+// matches, the entry-by-entry reference, reports whether the entry's facet values meet the selection of
+// each facet but skip (every facet when skip is "").
+func matches(fv map[string][]string, sel map[string][]string, skip string) bool {
+	for f, chosen := range sel {
+		if f == skip {
+			continue
+		}
+		if !slices.ContainsFunc(fv[f], func(v string) bool { return slices.Contains(chosen, v) }) {
+			return false
+		}
+	}
+	return true
+}
