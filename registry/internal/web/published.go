@@ -96,10 +96,6 @@ func NewPublished(sensors []registryapi.Sensor) *Published {
 // Len is the number of published entries.
 func (p *Published) Len() int { return len(p.sensors) }
 
-// Sensors returns the entries, ordered by id; the caller must not change
-// them.
-func (p *Published) Sensors() []registryapi.Sensor { return p.sensors }
-
 // Select returns the entries the map shows for f, selected as the list
 // selects them: the facets by their values (one the register does not
 // know is ignored), each word of q searched in the folded text (q cut at
