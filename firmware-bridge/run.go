@@ -100,7 +100,7 @@ func runWithInput(ctx context.Context, args []string, getenv func(string) string
 	// Under systemd (Type=notify): ready once the configuration is good —
 	// the bridge then waits for the broker and the registry on its own —
 	// then the watchdog.
-	sdnotify.New(getenv, os.Getpid()).Ready(ctx)
+	defer sdnotify.New(getenv, os.Getpid()).Ready(ctx)()
 
 	mq := publish.Start(publish.Config{
 		BrokerURL: cfg.BrokerURL,

@@ -272,7 +272,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, sd sdnotify.Notifi
 	// Under systemd (Type=notify): ready once HTTP and the broker listen —
 	// not once the allow-list is loaded, which waits for the registry —
 	// then the watchdog.
-	sd.Ready(ctx)
+	defer sd.Ready(ctx)()
 
 	var wg sync.WaitGroup
 	defer wg.Wait()

@@ -123,7 +123,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, sd sdnotify.Notifi
 	go func() { served <- srv.Serve(ln) }()
 	rlog.Info("listening", "addr", ln.Addr().String(), "public_url", cfg.PublicURL)
 	// Under systemd (Type=notify): ready now, then the watchdog.
-	sd.Ready(ctx)
+	defer sd.Ready(ctx)()
 
 	select {
 	case err := <-served:

@@ -51,13 +51,15 @@ func (n Notifier) Notify(state string) error {
 }
 
 // Ready says READY=1, then keeps the watchdog fed until ctx ends, when it
-// says STOPPING=1. It returns at once; errors are not fatal (systemd, if
-// it waits, will say so).
-func (n Notifier) Ready(ctx context.Context) {
+// says STOPPING=1. It returns at once, with a function that, once ctx has
+// ended, waits until STOPPING=1 is said: defer it, or a quick stop may
+// exit before. Errors are not fatal (systemd, if it waits, will say so).
+func (n Notifier) Ready(ctx context.Context) (waitStopping func()) {
 	if n.socket == "" {
-		return
+		return func() {}
 	}
 	n.Notify("READY=1")
+	said := make(chan struct{})
 	go func() {
 		var tick <-chan time.Time
 		if n.watchdog > 0 {
@@ -69,10 +71,16 @@ func (n Notifier) Ready(ctx context.Context) {
 			select {
 			case <-ctx.Done():
 				n.Notify("STOPPING=1")
+				close(said)
 				return
 			case <-tick:
 				n.Notify("WATCHDOG=1")
 			}
 		}
 	}()
+	return func() {
+		if ctx.Err() != nil {
+			<-said
+		}
+	}
 }

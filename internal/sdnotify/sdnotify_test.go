@@ -5,6 +5,7 @@ import (
 	"net"
 	"path/filepath"
 	"strconv"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -51,5 +52,43 @@ func TestSystemdNotifier(t *testing.T) {
 	}
 	if err := New(func(string) string { return "" }, 1).Notify("READY=1"); err != nil {
 		t.Errorf("without NOTIFY_SOCKET: %v", err)
+	}
+}
+
+// Once ctx has ended, the function Ready returns waits until STOPPING=1
+// is said, so that a program that stops quickly says it before it exits.
+func TestReadyWaitsForStopping(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "notify")
+	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	n := New(func(k string) string { return map[string]string{"NOTIFY_SOCKET": sock}[k] }, 1)
+	ctx, cancel := context.WithCancel(t.Context())
+	wait := n.Ready(ctx)
+	cancel()
+	wait()
+	// Both datagrams are queued now: read them without waiting.
+	raw, err := conn.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	buf := make([]byte, 64)
+	for {
+		var k int
+		var rerr error
+		raw.Read(func(fd uintptr) bool {
+			k, _, rerr = syscall.Recvfrom(int(fd), buf, syscall.MSG_DONTWAIT)
+			return true
+		})
+		if rerr != nil || k <= 0 {
+			break
+		}
+		got = append(got, string(buf[:k]))
+	}
+	if len(got) != 2 || got[0] != "READY=1" || got[1] != "STOPPING=1" {
+		t.Errorf("systemd was told %q, want READY=1 then STOPPING=1", got)
 	}
 }
